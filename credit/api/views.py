@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from credit.models import CreditRecord, Penalty, Person
+from credit.models.audit import AccessLog
+from credit.selectors import is_staff_member, records_for
+from credit.services.access import log_access, validate_purpose
+from credit.services.transitions import NotFound, perform_transition
+
+from .serializers import RecordDetailSerializer, RecordListSerializer, TransitionRequestSerializer
+
+PURPOSE_PARAMS = [
+    OpenApiParameter("purpose", str, description="Staff only: why the person's records are opened (logged)."),
+    OpenApiParameter("note", str, description="Staff only: explanation, required when purpose is “other”."),
+]
+
+
+class CaseTransitionsMixin:
+    """POST …/{id}/transitions/{name}/ on any case or record viewset: the one transition path."""
+
+    detail_serializer_class: type[Any]
+
+    def get_queryset(self) -> Any:  # pragma: no cover - provided by the viewset
+        raise NotImplementedError
+
+    @extend_schema(request=TransitionRequestSerializer, responses={200: None})
+    @action(detail=True, methods=["post"], url_path=r"transitions/(?P<name>[a-z_]+)")
+    def transitions(self, request: Request, pk: str | None = None, name: str = "") -> Response:
+        body = TransitionRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        visible = self.get_queryset()
+        instance = visible.filter(pk=pk).first()
+        if instance is None:
+            raise NotFound("Not found.")
+        updated = perform_transition(
+            instance,
+            name,
+            actor=request.user,
+            reason=body.validated_data.get("reason", ""),
+            payload=body.validated_data.get("payload"),
+            visible=visible,
+        )
+        refreshed = self.get_queryset().get(pk=updated.pk)
+        return Response(self.detail_serializer_class(refreshed, context={"request": request}).data)
+
+
+@extend_schema(parameters=PURPOSE_PARAMS)
+class RecordViewSet(
+    CaseTransitionsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[CreditRecord],
+):
+    """Credit records: applicants see the records of the persons they act for, staff their scope. Staff
+    must give a purpose, and every person whose records they see is written to the access log."""
+
+    detail_serializer_class = RecordDetailSerializer
+
+    def get_queryset(self) -> Any:
+        queryset = records_for(self.request.user)
+        if self.action != "list":
+            queryset = queryset.prefetch_related(
+                Prefetch("penalties", queryset=Penalty.objects.order_by("id")), "amendments"
+            )
+        return queryset
+
+    def get_serializer_class(self) -> Any:
+        return RecordListSerializer if self.action == "list" else RecordDetailSerializer
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        params = self.request.query_params
+        for name in ("state", "tier", "domain", "record_type"):
+            if params.get(name):
+                queryset = queryset.filter(**{name: params[name]})
+        if params.get("department"):
+            queryset = queryset.filter(department__code=params["department"])
+        if params.get("id_number"):
+            # Exact match of the whole number only, by its keyed hash; never a partial search.
+            if not is_staff_member(self.request.user):
+                raise ValidationError("Only staff search by ID number.")
+            queryset = queryset.filter(person__in=Person.objects.by_id_number(params["id_number"]))
+        return queryset
+
+    def _purpose(self, request: Request) -> tuple[str, str] | None:
+        if not is_staff_member(request.user):
+            return None
+        return validate_purpose(request.query_params.get("purpose"), request.query_params.get("note", ""))
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        purpose = self._purpose(request)
+        response = super().list(request, *args, **kwargs)
+        if purpose is not None:
+            person_ids = [row["person"]["id"] for row in response.data["results"]]
+            log_access(
+                user=request.user,
+                person_ids=person_ids,
+                action=AccessLog.Action.LIST,
+                purpose=purpose[0],
+                note=purpose[1],
+                path=request.get_full_path(),
+            )
+        return response
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        purpose = self._purpose(request)
+        instance = self.get_object()
+        if purpose is not None:
+            log_access(
+                user=request.user,
+                person_ids=[instance.person_id],
+                action=AccessLog.Action.VIEW,
+                purpose=purpose[0],
+                note=purpose[1],
+                path=request.get_full_path(),
+            )
+        return Response(self.get_serializer(instance).data)

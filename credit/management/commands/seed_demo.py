@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from credit.services.demo import DEMO_PASSWORD, USERS, seed_demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo city, its users (one per role) and ~40 records. Idempotent."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--quiet-logins", action="store_true", help="do not print the demo logins")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError(
+                "seed_demo creates users with a published password; it runs only with DEBUG on"
+            )
+        created = seed_demo()
+        self.stdout.write(f"demo data: {created['users']} user(s) and {created['records']} record(s) created")
+        if not options["quiet_logins"]:
+            self.stdout.write(
+                f"logins (password {DEMO_PASSWORD}): " + ", ".join([u[0] for u in USERS] + ["admin"])
+            )

@@ -1,0 +1,28 @@
+from .audit import AccessLog, TransitionLog
+from .deadlines import Deadline
+from .people import Authorisation, Department, Membership, Person, Role, User
+from .records import CreditRecord, Penalty, RecordAmendment
+from .rules import CityOverlay, DeadlineRule, DomainPeriodRule, RuleSet, TierRule
+from .workdays import CalendarDay, CalendarYear
+
+__all__ = [
+    "AccessLog",
+    "Authorisation",
+    "CalendarDay",
+    "CalendarYear",
+    "CityOverlay",
+    "CreditRecord",
+    "Deadline",
+    "DeadlineRule",
+    "Department",
+    "DomainPeriodRule",
+    "Membership",
+    "Penalty",
+    "Person",
+    "RecordAmendment",
+    "Role",
+    "RuleSet",
+    "TierRule",
+    "TransitionLog",
+    "User",
+]

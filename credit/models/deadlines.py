@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .rules import DeadlineUnit
+
+
+class DeadlineQuerySet(models.QuerySet["Deadline"]):
+    def for_object(self, obj: models.Model) -> DeadlineQuerySet:
+        return self.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk)
+
+    def pending(self) -> DeadlineQuerySet:
+        return self.filter(status=Deadline.Status.PENDING)
+
+    def overdue(self, now: datetime | None = None) -> DeadlineQuerySet:
+        # due_at is 24:00 on the due day, so a deadline is overdue once its due date is before today.
+        today = timezone.localdate(now or timezone.now())
+        return self.pending().filter(due_date__lt=today)
+
+
+class Deadline(models.Model):
+    """One legal deadline of any object (a case, a record), computed from the rule set and the calendar."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        MET = "met", _("Met")
+        MISSED = "missed", _("Missed")
+        EXTENDED = "extended", _("Extended")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("content_type", "object_id")
+    kind = models.CharField(_("kind"), max_length=60)
+    description = models.CharField(_("description"), max_length=200)
+    ruleset = models.ForeignKey("credit.RuleSet", on_delete=models.PROTECT, related_name="+")
+    basis = models.CharField(_("legal basis"), max_length=200)
+    value = models.PositiveSmallIntegerField(_("value"))
+    unit = models.CharField(_("unit"), max_length=10, choices=DeadlineUnit.choices)
+    start_date = models.DateField(_("counted from"))
+    due_date = models.DateField(_("due date"))
+    provisional = models.BooleanField(
+        _("provisional"),
+        default=False,
+        help_text=_("Computed for a year whose official holiday schedule was not yet entered."),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # The viewflow task whose boundary timer fires at this deadline, when one is attached.
+    task = models.ForeignKey(
+        "viewflow.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    replaces = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DeadlineQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("deadline")
+        verbose_name_plural = _("deadlines")
+        ordering = ["due_date", "id"]
+        indexes = [
+            models.Index(fields=["content_type", "object_id"], name="deadline_subject"),
+            # Sweeps look only at pending rows by due date; the partial index keeps them cheap however
+            # much history accumulates.
+            models.Index(
+                fields=["due_date"], name="deadline_pending_due", condition=models.Q(status="pending")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} due {self.due_date.isoformat()}"
+
+    @property
+    def due_at(self) -> datetime:
+        """A deadline ends at 24:00 Asia/Shanghai on its due day, i.e. at 00:00 of the next day."""
+        tz = timezone.get_default_timezone()
+        return datetime.combine(self.due_date + timedelta(days=1), time.min, tzinfo=tz)

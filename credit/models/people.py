@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from credit import identity
+from credit.identity import IdType
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+
+class Role(models.TextChoices):
+    """Roles are auth groups of the same name; credit.roles gives each its permissions."""
+
+    APPLICANT = "applicant", _("Applicant")
+    INTAKE = "intake", _("Intake officer")
+    OFFICER = "officer", _("Case officer")
+    REVIEWER = "reviewer", _("Legal reviewer")
+    HEAD = "head", _("Head of department")
+    RECONSIDERATION = "reconsideration", _("Reconsideration officer")
+    AUDITOR = "auditor", _("Auditor")
+
+
+# Staff in these roles work for every department; the others only for the departments they belong to.
+CITY_WIDE_ROLES = frozenset({Role.INTAKE, Role.RECONSIDERATION, Role.AUDITOR})
+DEPARTMENT_ROLES = frozenset({Role.OFFICER, Role.REVIEWER, Role.HEAD})
+STAFF_ROLES = CITY_WIDE_ROLES | DEPARTMENT_ROLES
+
+
+class User(AbstractUser):
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans"
+    )
+    phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def roles(self) -> frozenset[str]:
+        # Cached per instance: the scoping helpers ask several times per request.
+        cached: frozenset[str] | None = getattr(self, "_roles_cache", None)
+        if cached is None:
+            cached = frozenset(self.groups.values_list("name", flat=True))
+            self._roles_cache = cached
+        return cached
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles() & set(roles))
+
+    @property
+    def is_city_wide_staff(self) -> bool:
+        return self.is_superuser or self.has_role(*CITY_WIDE_ROLES)
+
+    @property
+    def is_department_staff(self) -> bool:
+        return self.has_role(*DEPARTMENT_ROLES)
+
+    def department_ids(self) -> frozenset[int]:
+        cached: frozenset[int] | None = getattr(self, "_department_ids_cache", None)
+        if cached is None:
+            cached = frozenset(self.memberships.values_list("department_id", flat=True))
+            self._department_ids_cache = cached
+        return cached
+
+
+class Department(models.Model):
+    class Kind(models.TextChoices):
+        DECIDING = "deciding", _("Deciding body (认定单位)")
+        PLATFORM = "platform", _("Public credit platform (公共信用信息平台)")
+        RECONSIDERATION = "reconsideration", _("Reconsideration office (行政复议机构)")
+        SUPERVISION = "supervision", _("Credit supervision office (督查)")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.DECIDING)
+    city = models.CharField(_("city"), max_length=50)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="departments"
+    )
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="memberships")
+    since = models.DateField(_("since"), default=timezone.localdate)
+
+    class Meta:
+        verbose_name = _("department membership")
+        verbose_name_plural = _("department memberships")
+        constraints = [models.UniqueConstraint(fields=["user", "department"], name="uniq_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.department}"
+
+
+class PersonQuerySet(models.QuerySet["Person"]):
+    def by_id_number(self, number: str) -> PersonQuerySet:
+        """Exact match only: the keyed hash of the whole normalized number. There is no partial search."""
+        return self.filter(id_hash=identity.lookup_hash(number))
+
+
+class Person(models.Model):
+    """A natural person a credit record is about (信用主体)."""
+
+    class Verification(models.TextChoices):
+        INTAKE = "intake", _("Real-name check by intake")
+        LOGIN_SERVICE = "login_service", _("Verified claim from the city's login service")
+
+    name = models.CharField(_("name"), max_length=100)
+    id_type = models.CharField(_("identity document type"), max_length=30, choices=IdType.choices)
+    id_encrypted = models.TextField(_("ID number (encrypted)"), editable=False)
+    id_hash = models.CharField(max_length=64, unique=True, editable=False)
+    id_masked = models.CharField(_("ID number"), max_length=18, editable=False)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="person",
+        verbose_name=_("applicant account"),
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification = models.CharField(max_length=20, choices=Verification.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PersonQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("persons")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id_masked})"
+
+    def set_id_number(self, id_type: str, number: str) -> None:
+        """Validate, then store encrypted with its lookup hash and mask. Raises ValidationError."""
+        value = identity.validate(id_type, number)
+        self.id_type = id_type
+        self.id_encrypted = identity.encrypt(value)
+        self.id_hash = identity.lookup_hash(value)
+        self.id_masked = identity.mask(value)
+
+    @property
+    def id_number(self) -> str:
+        return identity.decrypt(self.id_encrypted)
+
+
+class AuthorisationQuerySet(models.QuerySet["Authorisation"]):
+    def in_force(self, on: object = None) -> AuthorisationQuerySet:
+        today = on or timezone.localdate()
+        return self.filter(status=Authorisation.Status.VERIFIED, valid_from__lte=today).filter(
+            models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=today)
+        )
+
+
+class Authorisation(models.Model):
+    """A written authorisation for an agent to act for a person; it counts once intake verifies it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for verification")
+        VERIFIED = "verified", _("Verified")
+        REJECTED = "rejected", _("Rejected")
+        REVOKED = "revoked", _("Revoked")
+
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authorisations"
+    )
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="authorisations")
+    document = models.FileField(_("signed authorisation"), upload_to="authorisations/%Y/")
+    scope = models.CharField(_("scope"), max_length=200, blank=True)
+    valid_from = models.DateField(_("valid from"), default=timezone.localdate)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    objects = AuthorisationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("authorisation")
+        verbose_name_plural = _("authorisations")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(valid_until__isnull=True)
+                | models.Q(valid_until__gte=models.F("valid_from")),
+                name="authorisation_dates_ordered",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} → {self.person}"
+
+
+def persons_acted_for(user: User) -> Iterable[int]:
+    """Ids of the persons a user may act for: their own verified person and verified authorisations."""
+    ids = list(Authorisation.objects.in_force().filter(agent=user).values_list("person_id", flat=True))
+    own = Person.objects.filter(user=user).values_list("id", flat=True).first()
+    if own is not None:
+        ids.append(own)
+    return ids

@@ -1,0 +1,87 @@
+"""Who may do what: each role is an auth group with these permissions, kept in sync after every migrate.
+
+Legal steps are never granted by `is_superuser`: an administrator who is not also in a staff role cannot
+perform them, because the person who acts must be the one the law names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.models import Group, Permission
+
+from credit.models.people import CITY_WIDE_ROLES, Role
+
+if TYPE_CHECKING:
+    from credit.models.people import User
+
+_VIEW_STAFF = ["credit.view_creditrecord", "credit.view_person", "credit.view_deadline"]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.APPLICANT: ["credit.view_creditrecord"],
+    Role.INTAKE: [*_VIEW_STAFF, "credit.flag_record", "credit.verify_identity"],
+    Role.OFFICER: [*_VIEW_STAFF, "credit.mask_record", "credit.amend_record"],
+    Role.REVIEWER: [
+        *_VIEW_STAFF,
+        "credit.repair_record",
+        "credit.revoke_repair_record",
+        "credit.delete_record",
+        "credit.revoke_record",
+        "credit.amend_record",
+        "credit.flag_record",
+    ],
+    Role.HEAD: [*_VIEW_STAFF, "credit.mask_record"],
+    Role.RECONSIDERATION: [*_VIEW_STAFF, "credit.revoke_record", "credit.amend_record"],
+    Role.AUDITOR: [*_VIEW_STAFF, "credit.view_transitionlog", "credit.view_accesslog"],
+}
+
+
+def sync_role_groups(**_: Any) -> None:
+    """Create one group per role and give it exactly the permissions above (post_migrate receiver)."""
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        wanted = []
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if found is None:  # a permission of a model not migrated yet; the next migrate adds it
+                continue
+            wanted.append(found)
+        group.permissions.set(wanted)
+
+
+def role_permissions(user: User) -> frozenset[str]:
+    """The permissions a user holds through role groups, ignoring is_superuser."""
+    cached: frozenset[str] | None = getattr(user, "_role_perms_cache", None)
+    if cached is None:
+        rows = Permission.objects.filter(group__user=user).values_list("content_type__app_label", "codename")
+        cached = frozenset(f"{app}.{code}" for app, code in rows)
+        user._role_perms_cache = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def may(user: Any, perm: str) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and perm in role_permissions(user))
+
+
+def in_scope(user: User, department_id: int | None) -> bool:
+    """Department staff act only for their own departments; intake, reconsideration and audit city-wide."""
+    if user.has_role(*CITY_WIDE_ROLES):
+        return True
+    return department_id is not None and department_id in user.department_ids()
+
+
+def department_perm(perm: str) -> Callable[[Any, Any], bool]:
+    """A django-fsm `permission=` callable: the role permission, for an object of the user's scope."""
+
+    def check(instance: Any, user: Any) -> bool:
+        return may(user, perm) and in_scope(user, instance.department_id)
+
+    check.perm = perm  # type: ignore[attr-defined]
+    return check
+
+
+def nobody(instance: Any, user: Any) -> bool:
+    """For transitions only the system performs (periods reached); no user may call them."""
+    return False

@@ -1,0 +1,121 @@
+"""Legal deadlines as rows: computed from the rule set and the working-day calendar, attachable to a
+viewflow task as a boundary timer, and closed as met, missed, extended or cancelled."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.utils import timezone
+
+from credit import calendar
+from credit.models import Deadline, RuleSet
+from credit.models.rules import DeadlineUnit
+from credit.periods import Period
+
+
+def compute_due(*, start: date, value: int, unit: str) -> calendar.DueDate:
+    if unit == DeadlineUnit.WORKING_DAYS:
+        return calendar.working_days_due(start, value)
+    if unit == DeadlineUnit.CALENDAR_DAYS:
+        return calendar.calendar_days_due(start, value)
+    # A period of months or years whose last day is a rest day ends on the next working day, as a
+    # period of calendar days does.
+    nominal = Period(value, unit).end(start)
+    return calendar.calendar_days_due(nominal, 0)
+
+
+def open_deadline(
+    *, subject: models.Model, kind: str, start: date, ruleset: RuleSet, replaces: Deadline | None = None
+) -> Deadline:
+    """Create the pending deadline `kind` of `subject`, counted from `start` under `ruleset`."""
+    rule = ruleset.deadline_rule(kind)
+    due = compute_due(start=start, value=rule.value, unit=rule.unit)
+    return Deadline.objects.create(
+        content_type=ContentType.objects.get_for_model(subject),
+        object_id=subject.pk,
+        kind=kind,
+        description=rule.description,
+        ruleset=ruleset,
+        basis=rule.basis,
+        value=rule.value,
+        unit=rule.unit,
+        start_date=start,
+        due_date=due.date,
+        provisional=due.provisional,
+        replaces=replaces,
+    )
+
+
+def close_deadline(deadline: Deadline, *, status: str, at: datetime | None = None) -> bool:
+    """Close a pending deadline; False if it was already closed (idempotent under retries)."""
+    if status == Deadline.Status.PENDING:
+        raise ValueError("close_deadline needs a final status")
+    updated = Deadline.objects.filter(pk=deadline.pk, status=Deadline.Status.PENDING).update(
+        status=status, closed_at=at or timezone.now()
+    )
+    return updated == 1
+
+
+def meet_deadline(*, subject: models.Model, kind: str, at: datetime | None = None) -> Deadline | None:
+    """The step the deadline governs was taken: met if on time, missed if late. Returns the row."""
+    at = at or timezone.now()
+    deadline = Deadline.objects.for_object(subject).pending().filter(kind=kind).first()
+    if deadline is None:
+        return None
+    status = Deadline.Status.MET if at < deadline.due_at else Deadline.Status.MISSED
+    close_deadline(deadline, status=status, at=at)
+    deadline.refresh_from_db()
+    return deadline
+
+
+@transaction.atomic
+def extend_deadline(deadline: Deadline, *, kind: str) -> Deadline:
+    """Replace a pending deadline by its extension, counted on from the original due date."""
+    if not close_deadline(deadline, status=Deadline.Status.EXTENDED):
+        raise ValueError("Only a pending deadline can be extended")
+    return open_deadline(
+        subject=deadline.subject,
+        kind=kind,
+        start=deadline.due_date,
+        ruleset=deadline.ruleset,
+        replaces=deadline,
+    )
+
+
+def mark_missed_deadlines(*, now: datetime | None = None, batch_size: int = 1000) -> int:
+    """Mark every pending deadline whose due moment has passed as missed. A conditional update per batch:
+    idempotent, and safe with several workers (a row already closed is not counted again)."""
+    now = now or timezone.now()
+    missed = 0
+    while True:
+        ids = list(
+            Deadline.objects.overdue(now).order_by("due_date", "pk").values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return missed
+        missed += Deadline.objects.filter(pk__in=ids, status=Deadline.Status.PENDING).update(
+            status=Deadline.Status.MISSED, closed_at=now
+        )
+
+
+def deadline_timer(kind: str) -> Callable[[Any], datetime]:
+    """A delay for viewflow's ``.OnTimeout(...)``: the due moment of the process's pending deadline `kind`.
+
+    The flow's process must expose the case as ``process.artifact`` (viewflow's generic relation). The
+    timer task is linked to the deadline row, so a recomputation can move both.
+    """
+
+    def delay(activation: Any) -> datetime:
+        subject = activation.process.artifact
+        deadline = Deadline.objects.for_object(subject).pending().filter(kind=kind).order_by("-pk").first()
+        if deadline is None:
+            raise LookupError(f"{subject!r} has no pending deadline {kind!r} to attach a timer to")
+        Deadline.objects.filter(pk=deadline.pk).update(task=activation.task)
+        return deadline.due_at
+
+    delay.deadline_kind = kind  # type: ignore[attr-defined]
+    return delay

@@ -1,0 +1,157 @@
+"""Demo data for `make run`: one city, its departments, one login per role and ~40 records. Idempotent:
+running it again creates nothing that is already there."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from credit import identity
+from credit.identity import IdType
+from credit.models import CityOverlay, CreditRecord, Department, Membership, Person, RuleSet, User
+from credit.models.people import Role
+from credit.models.records import Domain, PenaltyKind, RecordType
+from credit.periods import Period
+from credit.services.records import PenaltyInput, register_record
+
+CITY = "示范市"
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105  (demo data only; seed_demo refuses to run with DEBUG off)
+
+DEPARTMENTS = [
+    ("platform", "示范市公共信用信息中心", Department.Kind.PLATFORM),
+    ("recon-office", "示范市人民政府行政复议办公室", Department.Kind.RECONSIDERATION),
+    ("credit-office", "示范市社会信用体系建设领导小组办公室", Department.Kind.SUPERVISION),
+    ("market", "示范市市场监督管理局", Department.Kind.DECIDING),
+    ("environment", "示范市生态环境局", Department.Kind.DECIDING),
+    ("transport", "示范市交通运输局", Department.Kind.DECIDING),
+]
+DECIDING = ["market", "environment", "transport"]
+ABBREVIATION = {"market": "示市监罚", "environment": "示环罚", "transport": "示交罚"}
+
+# username, role, department code, person (name, first 17 digits of the ID number)
+USERS = [
+    ("applicant1", Role.APPLICANT, None, ("张伟", "37020219900307002")),
+    ("applicant2", Role.APPLICANT, None, ("李娜", "37020319851122004")),
+    ("intake1", Role.INTAKE, "platform", None),
+    ("officer1", Role.OFFICER, "market", None),
+    ("officer2", Role.OFFICER, "environment", None),
+    ("reviewer1", Role.REVIEWER, "market", None),
+    ("head1", Role.HEAD, "market", None),
+    ("recon1", Role.RECONSIDERATION, "recon-office", None),
+    ("auditor1", Role.AUDITOR, "credit-office", None),
+]
+
+# Days before today of each applicant's decisions: from days ago (active) to years ago (expired), so
+# the demo shows every state the periods give, under all three rule sets.
+AGES = [5, 20, 45, 80, 100, 150, 200, 300, 380, 420, 500, 650, 800, 1000, 1150, 1300, 1500, 1700, 1900, 2100]
+TYPES = list(RecordType.values)
+DOMAINS = [
+    Domain.FOOD_DRUG,
+    Domain.TRAFFIC,
+    Domain.ENVIRONMENT,
+    Domain.TAX,
+    Domain.WORK_SAFETY,
+    Domain.PRODUCT_QUALITY,
+    Domain.LABOUR,
+    Domain.FIRE,
+]
+KINDS = [PenaltyKind.FINE, PenaltyKind.WARNING, PenaltyKind.LICENCE_SUSPENSION, PenaltyKind.CONFISCATION]
+
+
+def _person(name: str, first17: str, user: User) -> Person:
+    number = first17 + identity.check_char(first17)
+    person = Person.objects.by_id_number(number).first()
+    if person is None:
+        person = Person(name=name)
+        person.set_id_number(IdType.RESIDENT, number)
+    person.user = user
+    person.verification = Person.Verification.INTAKE
+    person.verified_at = person.verified_at or timezone.now()
+    person.save()
+    return person
+
+
+@transaction.atomic
+def seed_demo(*, today: date | None = None) -> dict[str, int]:
+    today = today or timezone.localdate()
+    created = {"users": 0, "records": 0}
+    departments = {}
+    for code, name, kind in DEPARTMENTS:
+        departments[code], _ = Department.objects.get_or_create(
+            code=code, defaults={"name": name, "kind": kind, "city": CITY}
+        )
+    if not CityOverlay.objects.filter(city=CITY).exists():
+        overlay = CityOverlay.objects.create(
+            city=CITY,
+            effective_from=date(2026, 4, 1),
+            interview_required=True,
+            volunteer_hours_threshold=Decimal("20"),
+            charity_evidence_accepted=True,
+            basis="示范市个人公共信用信息纠错、修复机制（演示）",
+        )
+        CityOverlay.objects.filter(pk=overlay.pk).update(published_at=timezone.now())
+
+    persons = []
+    for username, role, dept_code, person_spec in USERS:
+        user, new = User.objects.get_or_create(username=username)
+        if new:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+            created["users"] += 1
+        user.groups.add(Group.objects.get(name=role))
+        if dept_code:
+            Membership.objects.get_or_create(user=user, department=departments[dept_code])
+        if person_spec:
+            persons.append(_person(person_spec[0], person_spec[1], user))
+    admin, new = User.objects.get_or_create(
+        username="admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    if new:
+        admin.set_password(DEMO_PASSWORD)
+        admin.save()
+        created["users"] += 1
+
+    for p_index, person in enumerate(persons):
+        for i, age in enumerate(AGES):
+            decision_date = today - timedelta(days=age + p_index * 7)
+            dept_code = DECIDING[(i + p_index) % len(DECIDING)]
+            decision_number = f"{ABBREVIATION[dept_code]}〔{decision_date.year}〕{100 + i + 50 * p_index}号"
+            if CreditRecord.objects.filter(
+                department=departments[dept_code], decision_number=decision_number, person=person
+            ).exists():
+                continue
+            try:
+                ruleset = RuleSet.objects.in_force(decision_date)
+            except RuleSet.DoesNotExist:
+                continue
+            tiers = [rule.tier for rule in ruleset.tier_rules.order_by("id")]
+            tier = tiers[i % len(tiers)]
+            kind = KINDS[i % len(KINDS)]
+            term = Period(6, "months") if kind == PenaltyKind.LICENCE_SUSPENSION else None
+            penalties = [
+                PenaltyInput(
+                    kind=kind,
+                    tier=tier,
+                    amount=Decimal(500 * (i + 1)) if kind == PenaltyKind.FINE else None,
+                    term=term,
+                )
+            ]
+            if i % 5 == 0:  # a few records carry two penalties of different tiers
+                penalties.append(PenaltyInput(kind=PenaltyKind.FINE, tier=tiers[0], amount=Decimal("2000")))
+            register_record(
+                person=person,
+                record_type=TYPES[i % len(TYPES)],
+                domain=DOMAINS[i % len(DOMAINS)],
+                department=departments[dept_code],
+                decision_number=decision_number,
+                decision_date=decision_date,
+                penalties=penalties,
+                facts=f"演示记录：{person.name}的第{i + 1}条失信信息。",
+                today=today,
+            )
+            created["records"] += 1
+    return created
