@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
@@ -49,7 +50,7 @@ def _birth_date_ok(number: str) -> bool:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         return False
-    return date(1900, 1, 1) <= born <= date.today()
+    return date(1900, 1, 1) <= born <= timezone.localdate()
 
 
 def validate(id_type: str, number: str) -> str:
@@ -77,6 +78,8 @@ def validate(id_type: str, number: str) -> str:
                 _explain(value)
                 or ValidationError(_("This is not a valid resident ID number."), code="invalid")
             ) from exc
+        if not _birth_date_ok(value):  # stdnum accepts birth dates in the future
+            raise _explain(value) or ValidationError(_("The birth date is not valid."), code="birth_date")
         return value
     if id_type == IdType.HMT_PERMIT:
         if not value.startswith(_HMT_PREFIXES):

@@ -177,8 +177,7 @@ def register_record(
             for p in penalties
         ]
     )
-    bring_up_to_date(record, today=today)
-    return record
+    return bring_up_to_date(record, today=today)
 
 
 def bring_up_to_date(record: CreditRecord, *, today: date | None = None) -> CreditRecord:

@@ -8,7 +8,10 @@ from credit.services.records import advance_record_periods
 
 
 class Command(BaseCommand):
-    help = "Move records whose minimum period was reached to repair_eligible and expire those past their maximum."
+    help = (
+        "Move records whose minimum period was reached to repair_eligible "
+        "and expire those past their maximum."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         counts = advance_record_periods()

@@ -1,0 +1,46 @@
+# `make run` and `make test` do all the set-up on a fresh clone (README "Quick start").
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PG_URL ?= postgres://postgres@127.0.0.1:5432/credit_repair
+REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install venv system-deps run test test-services lint typecheck bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+install: venv system-deps
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --quiet-logins
+	@bash scripts/run-embedded.sh
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy credit config
+
+# No servers: SQLite, eager Celery.
+test: lint
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	CELERY_TASK_ALWAYS_EAGER=1 $(BIN)/pytest -m "not services"
+
+# Real servers: the whole suite on PostgreSQL, plus the tests that need a real broker and worker (Redis).
+test-services: venv
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

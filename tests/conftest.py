@@ -1,0 +1,81 @@
+"""Shared personas, built once per test that asks for them: the applicant and another applicant, the
+officer, reviewer and head of one department, an officer of another, intake, reconsideration and audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from rest_framework.test import APIClient
+
+from credit.models import Department, Person, User
+from credit.models.people import Role
+from tests.factories import DepartmentFactory, PersonFactory, UserFactory, resident_id
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings: pytest.FixtureRequest) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # type: ignore[attr-defined]
+
+
+@dataclass
+class Personas:
+    market: Department
+    environment: Department
+    applicant: User
+    applicant_person: Person
+    other_applicant: User
+    other_person: Person
+    officer: User
+    other_officer: User
+    reviewer: User
+    head: User
+    intake: User
+    recon: User
+    auditor: User
+    admin: User
+
+
+@pytest.fixture
+def personas(db: None) -> Personas:
+    market = DepartmentFactory(code="market", name="市场监督管理局")
+    environment = DepartmentFactory(code="environment", name="生态环境局")
+    platform = DepartmentFactory(code="platform", name="公共信用信息中心", kind=Department.Kind.PLATFORM)
+    applicant = UserFactory(username="applicant", role=Role.APPLICANT)
+    other_applicant = UserFactory(username="other_applicant", role=Role.APPLICANT)
+    applicant_person = PersonFactory(name="张伟", id_number=resident_id(1), user=applicant)
+    other_person = PersonFactory(name="李娜", id_number=resident_id(2), user=other_applicant)
+    return Personas(
+        market=market,
+        environment=environment,
+        applicant=applicant,
+        applicant_person=applicant_person,
+        other_applicant=other_applicant,
+        other_person=other_person,
+        officer=UserFactory(username="officer", role=Role.OFFICER, department=market),
+        other_officer=UserFactory(username="other_officer", role=Role.OFFICER, department=environment),
+        reviewer=UserFactory(username="reviewer", role=Role.REVIEWER, department=market),
+        head=UserFactory(username="head", role=Role.HEAD, department=market),
+        intake=UserFactory(username="intake", role=Role.INTAKE, department=platform),
+        recon=UserFactory(username="recon", role=Role.RECONSIDERATION),
+        auditor=UserFactory(username="auditor", role=Role.AUDITOR),
+        admin=UserFactory(username="admin", is_superuser=True, is_staff=True),
+    )
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def today() -> date:
+    return date(2026, 11, 23)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_now(time_machine: object) -> None:
+    """Every test starts on Monday 2026-11-23 10:00 in Shanghai; none reads the real clock."""
+    time_machine.move_to("2026-11-23T10:00:00+08:00", tick=False)  # type: ignore[attr-defined]
