@@ -72,9 +72,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # derives both from fixed, clearly labelled strings; production must set them.
 _DEV_ID_KEY = "ZGV2LW9ubHktaWQtZW5jcnlwdGlvbi1rZXktMzJieXQ="  # base64 of 32 bytes, development only
 ID_ENCRYPTION_KEYS = env_list("ID_ENCRYPTION_KEYS", [_DEV_ID_KEY] if DEBUG else [])
-ID_LOOKUP_KEY = env_str("ID_LOOKUP_KEY", "dev-only-id-lookup-key" if DEBUG else None)
 if not DEBUG and not ID_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("ID_ENCRYPTION_KEYS is required when DEBUG is off (docs/deploy.md)")
+ID_LOOKUP_KEY = env_str("ID_LOOKUP_KEY", "dev-only-id-lookup-key" if DEBUG else None)
 if not DEBUG and (_DEV_ID_KEY in ID_ENCRYPTION_KEYS or ID_LOOKUP_KEY == "dev-only-id-lookup-key"):
     raise ImproperlyConfigured("The development ID keys must not be used when DEBUG is off")
 

@@ -10,11 +10,30 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Group, Permission
-
-from credit.models.people import CITY_WIDE_ROLES, Role
+from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from credit.models.people import User
+
+
+class Role(models.TextChoices):
+    """Roles are auth groups of the same name; credit.roles gives each its permissions."""
+
+    APPLICANT = "applicant", _("Applicant")
+    INTAKE = "intake", _("Intake officer")
+    OFFICER = "officer", _("Case officer")
+    REVIEWER = "reviewer", _("Legal reviewer")
+    HEAD = "head", _("Head of department")
+    RECONSIDERATION = "reconsideration", _("Reconsideration officer")
+    AUDITOR = "auditor", _("Auditor")
+
+
+# Staff in these roles work for every department; the others only for the departments they belong to.
+CITY_WIDE_ROLES = frozenset({Role.INTAKE, Role.RECONSIDERATION, Role.AUDITOR})
+DEPARTMENT_ROLES = frozenset({Role.OFFICER, Role.REVIEWER, Role.HEAD})
+STAFF_ROLES = CITY_WIDE_ROLES | DEPARTMENT_ROLES
+
 
 _VIEW_STAFF = ["credit.view_creditrecord", "credit.view_person", "credit.view_deadline"]
 
@@ -77,6 +96,16 @@ def department_perm(perm: str) -> Callable[[Any, Any], bool]:
 
     def check(instance: Any, user: Any) -> bool:
         return may(user, perm) and in_scope(user, instance.department_id)
+
+    check.perm = perm  # type: ignore[attr-defined]
+    return check
+
+
+def role_perm(perm: str) -> Callable[[Any, Any], bool]:
+    """A django-fsm `permission=` callable for city-wide work with no department (identity checks)."""
+
+    def check(instance: Any, user: Any) -> bool:
+        return may(user, perm)
 
     check.perm = perm  # type: ignore[attr-defined]
     return check

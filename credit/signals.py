@@ -13,5 +13,6 @@ case_transitioned = Signal()
 
 @receiver(post_migrate)
 def _sync_roles(sender: object, **kwargs: object) -> None:
-    if getattr(sender, "name", None) == "credit":
-        sync_role_groups()
+    # After every app's migrations, not only credit's: other apps' permissions are created by their own
+    # post_migrate, and the last call sees them all. Idempotent and cheap.
+    sync_role_groups()

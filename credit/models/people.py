@@ -1,36 +1,22 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from credit import identity
 from credit.identity import IdType
+from credit.roles import CITY_WIDE_ROLES, DEPARTMENT_ROLES, STAFF_ROLES, Role, role_perm
+
+__all__ = ["CITY_WIDE_ROLES", "DEPARTMENT_ROLES", "STAFF_ROLES", "Role"]
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-
-
-class Role(models.TextChoices):
-    """Roles are auth groups of the same name; credit.roles gives each its permissions."""
-
-    APPLICANT = "applicant", _("Applicant")
-    INTAKE = "intake", _("Intake officer")
-    OFFICER = "officer", _("Case officer")
-    REVIEWER = "reviewer", _("Legal reviewer")
-    HEAD = "head", _("Head of department")
-    RECONSIDERATION = "reconsideration", _("Reconsideration officer")
-    AUDITOR = "auditor", _("Auditor")
-
-
-# Staff in these roles work for every department; the others only for the departments they belong to.
-CITY_WIDE_ROLES = frozenset({Role.INTAKE, Role.RECONSIDERATION, Role.AUDITOR})
-DEPARTMENT_ROLES = frozenset({Role.OFFICER, Role.REVIEWER, Role.HEAD})
-STAFF_ROLES = CITY_WIDE_ROLES | DEPARTMENT_ROLES
 
 
 class User(AbstractUser):
@@ -146,6 +132,7 @@ class Person(models.Model):
     class Meta:
         verbose_name = _("person")
         verbose_name_plural = _("persons")
+        permissions = [("verify_identity", _("Verify identities and agents' authorisations"))]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id_masked})"
@@ -171,8 +158,9 @@ class AuthorisationQuerySet(models.QuerySet["Authorisation"]):
         )
 
 
-class Authorisation(models.Model):
-    """A written authorisation for an agent to act for a person; it counts once intake verifies it."""
+class Authorisation(ConcurrentTransitionMixin, models.Model):
+    """A written authorisation for an agent to act for a person; it counts once intake verifies it.
+    Its status changes only through the transition service, like every legal state."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting for verification")
@@ -188,7 +176,7 @@ class Authorisation(models.Model):
     scope = models.CharField(_("scope"), max_length=200, blank=True)
     valid_from = models.DateField(_("valid from"), default=timezone.localdate)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = FSMField(max_length=10, choices=Status.choices, default=Status.PENDING, protected=True)
     verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -210,6 +198,41 @@ class Authorisation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent} → {self.person}"
+
+    @property
+    def number(self) -> str:
+        return f"AUTH{self.pk:08d}"
+
+    @transition(
+        field=status,
+        source=Status.PENDING,
+        target=Status.VERIFIED,
+        permission=role_perm("credit.verify_identity"),
+        custom={"label": _("Verify")},
+    )
+    def verify(self, *, actor: Any = None, **ctx: Any) -> None:
+        self.verified_by = actor
+        self.verified_at = timezone.now()
+
+    @transition(
+        field=status,
+        source=Status.PENDING,
+        target=Status.REJECTED,
+        permission=role_perm("credit.verify_identity"),
+        custom={"label": _("Reject"), "reason_required": True},
+    )
+    def reject(self, **ctx: Any) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=Status.VERIFIED,
+        target=Status.REVOKED,
+        permission=role_perm("credit.verify_identity"),
+        custom={"label": _("Revoke"), "reason_required": True},
+    )
+    def revoke(self, **ctx: Any) -> None:
+        pass
 
 
 def persons_acted_for(user: User) -> Iterable[int]:

@@ -174,24 +174,48 @@ def perform_transition(
             ) from exc
         locked.save()
         target = field.get_state(locked)
-        log = TransitionLog.objects.create(
-            content_type=ContentType.objects.get_for_model(model),
-            object_id=locked.pk,
-            object_number=str(getattr(locked, "number", "") or ""),
-            transition=name,
-            from_state=source,
-            to_state=target,
-            actor=None if isinstance(actor, System) else actor,
-            actor_label=actor.label if isinstance(actor, System) else actor.get_username(),
+        log = write_log(
+            locked,
+            name,
+            source=source,
+            target=target,
+            actor=actor,
             reason=reason,
-            payload=_loggable(clean_payload),
-            via_content_type=ContentType.objects.get_for_model(via) if via is not None else None,
-            via_object_id=via.pk if via is not None else None,
+            payload=clean_payload,
+            via=via,
         )
         case_transitioned.send(
             sender=model, instance=locked, transition=name, actor=actor, source=source, target=target, log=log
         )
     return locked
+
+
+def write_log(
+    instance: models.Model,
+    name: str,
+    *,
+    source: str,
+    target: str,
+    actor: Any,
+    reason: str = "",
+    payload: dict[str, Any] | None = None,
+    via: models.Model | None = None,
+) -> TransitionLog:
+    """The audit row of one step; call inside the step's transaction."""
+    return TransitionLog.objects.create(
+        content_type=ContentType.objects.get_for_model(type(instance)),
+        object_id=instance.pk,
+        object_number=str(getattr(instance, "number", "") or ""),
+        transition=name,
+        from_state=source,
+        to_state=target,
+        actor=None if isinstance(actor, System) else actor,
+        actor_label=actor.label if isinstance(actor, System) else actor.get_username(),
+        reason=reason,
+        payload=_loggable(payload),
+        via_content_type=ContentType.objects.get_for_model(via) if via is not None else None,
+        via_object_id=via.pk if via is not None else None,
+    )
 
 
 def _validate_payload(transition: Transition, payload: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,0 +1,88 @@
+"""`seed_demo` is idempotent and every demo user can log in; the pages speak Chinese by default."""
+
+from __future__ import annotations
+
+from collections import Counter
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from credit.models import CreditRecord, User
+from credit.services.demo import DEMO_PASSWORD, USERS
+
+pytestmark = pytest.mark.django_db
+DEMO_USERS = [u[0] for u in USERS] + ["admin"]
+
+
+@pytest.fixture
+def demo(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+
+
+def test_seed_demo_is_idempotent(demo: None) -> None:
+    records = CreditRecord.objects.count()
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "0 user(s) and 0 record(s) created" in out.getvalue()
+    assert CreditRecord.objects.count() == records
+
+
+def test_the_demo_covers_states_rule_sets_and_both_applicants(demo: None) -> None:
+    records = CreditRecord.objects.all()
+    assert 35 <= records.count() <= 45
+    states = Counter(records.values_list("state", flat=True))
+    assert {"active", "repair_eligible", "expired"} <= set(states)
+    assert set(records.values_list("ruleset__code", flat=True)) == {
+        "ndrc-order-36",
+        "ndrc-order-58",
+        "ndrc-527-2019",
+    }
+    owners = Counter(records.values_list("person__user__username", flat=True))
+    assert owners["applicant1"] >= 15 and owners["applicant2"] >= 15
+    assert records.filter(penalties__isnull=False).distinct().count() == records.count()
+
+
+def test_seed_demo_refuses_to_run_in_production(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_demo")
+
+
+@pytest.mark.parametrize("username", DEMO_USERS)
+def test_every_demo_user_logs_in_on_the_login_page(demo: None, username: str) -> None:
+    client = Client()
+    page = client.get("/login/")
+    assert page.status_code == 200
+    assert "登录".encode() in page.content  # Simplified Chinese by default
+    response = client.post("/login/", {"username": username, "password": DEMO_PASSWORD}, follow=True)
+    assert response.status_code == 200
+    assert response.context["user"].get_username() == username
+    assert username.encode() in response.content
+
+
+def test_an_applicant_sees_their_records_on_the_home_page(demo: None) -> None:
+    client = Client()
+    client.force_login(User.objects.get(username="applicant1"))
+    content = client.get("/").content.decode()
+    mine = CreditRecord.objects.filter(person__user__username="applicant1").first()
+    theirs = CreditRecord.objects.filter(person__user__username="applicant2").first()
+    assert mine is not None and theirs is not None
+    assert mine.number in content and theirs.number not in content
+
+
+def test_english_is_available(demo: None) -> None:
+    client = Client(headers={"accept-language": "en"})
+    assert b"Log in" in client.get("/login/").content
+
+
+def test_a_wrong_password_is_refused_with_a_message() -> None:
+    response = Client().post("/login/", {"username": "nobody", "password": "x"})
+    assert response.status_code == 200
+    assert 'role="alert"' in response.content.decode()
+
+
+def test_healthz() -> None:
+    assert Client().get("/healthz").json() == {"status": "ok"}

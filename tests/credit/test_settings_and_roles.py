@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import ImproperlyConfigured
+
+from config.settings import env_bool, env_int, env_list
+from credit.models import RuleSet, TierRule
+from credit.models.people import Role
+from credit.models.rules import PublishedRuleError
+from credit.roles import ROLE_PERMISSIONS
+from credit.services.rules import copy_as_new_version
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_env_helpers_fail_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_BOOL", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="X_BOOL"):
+        env_bool("X_BOOL", False)
+    monkeypatch.setenv("X_INT", "ten")
+    with pytest.raises(ImproperlyConfigured, match="X_INT"):
+        env_int("X_INT", 1)
+    monkeypatch.setenv("X_LIST", "a, b,,c")
+    assert env_list("X_LIST", []) == ["a", "b", "c"]
+
+
+def _settings_in_subprocess(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "ID_ENCRYPTION_KEYS", "ID_LOOKUP_KEY"}
+    }
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_production_refuses_to_start_without_its_secrets() -> None:
+    missing = _settings_in_subprocess(DEBUG="0")
+    assert missing.returncode != 0 and "SECRET_KEY" in missing.stderr
+    no_keys = _settings_in_subprocess(DEBUG="0", SECRET_KEY="s" * 50)
+    assert no_keys.returncode != 0 and "ID_ENCRYPTION_KEYS" in no_keys.stderr
+    ok = _settings_in_subprocess(
+        DEBUG="0",
+        SECRET_KEY="s" * 50,
+        ALLOWED_HOSTS="credit.example",
+        ID_ENCRYPTION_KEYS="u7Y0v3qJ1bQk1m9q2c8r5t4w6y0z3x2v1b4n7m8k9j0=",
+        ID_LOOKUP_KEY="a-private-lookup-key",
+    )
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_the_embedded_defaults_need_no_server() -> None:
+    from django.conf import settings
+
+    assert settings.LANGUAGE_CODE == "zh-hans" and settings.TIME_ZONE == "Asia/Shanghai"
+    if "DATABASE_URL" not in os.environ:
+        assert settings.DATABASES["default"]["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    if "CELERY_BROKER_URL" not in os.environ:
+        assert settings.CELERY_BROKER_URL == "filesystem://"
+
+
+@pytest.mark.django_db
+def test_every_role_group_exists_with_its_permissions() -> None:
+    for role in Role:
+        group = Group.objects.get(name=role)
+        codes = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
+        assert codes == set(ROLE_PERMISSIONS[role])
+
+
+@pytest.mark.django_db
+def test_a_published_rule_set_is_frozen_and_a_new_version_is_a_draft() -> None:
+    order36 = RuleSet.objects.get(code="ndrc-order-36")
+    order36.name = "changed"
+    with pytest.raises(PublishedRuleError):
+        order36.save()
+    rule = TierRule.objects.filter(ruleset__code="ndrc-order-36").first()
+    assert rule is not None
+    rule.max_value = 99
+    with pytest.raises(PublishedRuleError):
+        rule.save()
+    draft = copy_as_new_version(RuleSet.objects.get(code="ndrc-order-36"))
+    assert (draft.version, draft.is_published) == (2, False)
+    assert draft.deadline_rules.count() == order36.deadline_rules.count()
+    general = draft.tier_rule("general")
+    general.max_value = 2
+    general.save()  # a draft can be edited
+    # The draft is not in force until it is published.
+    assert RuleSet.objects.in_force(order36.effective_from).version == 1
+    RuleSet.objects.filter(pk=draft.pk).update(published_at=order36.published_at)
+    assert RuleSet.objects.in_force(order36.effective_from).version == 2
