@@ -9,15 +9,23 @@ from datetime import date
 import pytest
 from rest_framework.test import APIClient
 
+from config.celery import app as celery_app
+
 from credit.models import Department, Person, User
 from credit.models.people import Role
 from tests.factories import DepartmentFactory, PersonFactory, UserFactory, resident_id
 
 
 @pytest.fixture(autouse=True)
-def _fast_hashing(settings: pytest.FixtureRequest) -> None:
+def _fast_and_eager(settings: pytest.FixtureRequest, request: pytest.FixtureRequest) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
-    settings.CELERY_TASK_ALWAYS_EAGER = True  # type: ignore[attr-defined]
+    # Celery reads its configuration once, so set the app itself: eager in the unit tier, a real broker
+    # and worker for the tests marked `services`.
+    eager = request.node.get_closest_marker("services") is None
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = eager
+    yield  # type: ignore[misc]
+    celery_app.conf.task_always_eager = previous
 
 
 @dataclass

@@ -75,7 +75,6 @@ def make_record(
     tiers: tuple[str, ...] = ("general",),
     domain: str = Domain.FOOD_DRUG,
     penalties: list[PenaltyInput] | None = None,
-    today: date | None = None,
     number: str | None = None,
 ) -> CreditRecord:
     return register_record(
@@ -86,5 +85,4 @@ def make_record(
         decision_number=number or f"测罚〔{decision_date.year}〕{CreditRecord.objects.count() + 1}号",
         decision_date=decision_date,
         penalties=penalties or [PenaltyInput(kind="fine", tier=t) for t in tiers],
-        today=today,
     )

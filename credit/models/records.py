@@ -229,10 +229,11 @@ class CreditRecord(ConcurrentTransitionMixin, models.Model):
     )
     def revoke_repair(self, *, blocked_until: date, **ctx: Any) -> str:
         self.repair_blocked_until = blocked_until
-        return self.live_state(ctx.get("today"))
+        return self.live_state()
 
-    def revoke_repair_arguments(self, *, today: date, **ctx: Any) -> dict[str, Any]:
+    def revoke_repair_arguments(self, **ctx: Any) -> dict[str, Any]:
         """The record is not repairable for the period the rule set in force today gives (Art. 25)."""
+        today = timezone.localdate()
         from credit.models.rules import RuleSet
         from credit.periods import Period
 
@@ -277,7 +278,7 @@ class CreditRecord(ConcurrentTransitionMixin, models.Model):
         custom={"label": _("Restore (reorganisation failed)"), "reason_required": True},
     )
     def restore(self, **ctx: Any) -> str:
-        return self.live_state(ctx.get("today"))
+        return self.live_state()
 
     @transition(
         field=state,
@@ -321,7 +322,7 @@ class CreditRecord(ConcurrentTransitionMixin, models.Model):
         apply_amendment(self, changes=payload, actor=actor, reason=reason)
         if self.state == S.TEMP_MASKED:
             return S.TEMP_MASKED
-        return self.live_state(ctx.get("today"))
+        return self.live_state()
 
 
 class PenaltyKind(models.TextChoices):

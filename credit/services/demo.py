@@ -151,7 +151,6 @@ def seed_demo(*, today: date | None = None) -> dict[str, int]:
                 decision_date=decision_date,
                 penalties=penalties,
                 facts=f"演示记录：{person.name}的第{i + 1}条失信信息。",
-                today=today,
             )
             created["records"] += 1
     return created

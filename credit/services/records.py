@@ -119,13 +119,11 @@ def register_record(
     facts: str = "",
     visibility: str | None = None,
     registered_by: Any = None,
-    today: date | None = None,
 ) -> CreditRecord:
     """Register a record under the rule set in force on its decision date and bring its state up to date.
 
     Raises ValidationError with a message a person can act on."""
-    today = today or timezone.localdate()
-    if decision_date > today:
+    if decision_date > timezone.localdate():
         raise ValidationError(
             _("The decision date %(d)s is in the future."), params={"d": decision_date}, code="future"
         )
@@ -177,12 +175,11 @@ def register_record(
             for p in penalties
         ]
     )
-    return bring_up_to_date(record, today=today)
+    return bring_up_to_date(record)
 
 
-def bring_up_to_date(record: CreditRecord, *, today: date | None = None) -> CreditRecord:
+def bring_up_to_date(record: CreditRecord) -> CreditRecord:
     """Take the system steps a record's periods call for today (eligible for repair, then expired)."""
-    today = today or timezone.localdate()
     system = System("system:periods")
     for name in ("mark_repair_eligible", "expire"):
         if record.state not in IN_FORCE:
@@ -191,16 +188,16 @@ def bring_up_to_date(record: CreditRecord, *, today: date | None = None) -> Cred
         meta = method._django_fsm
         if meta.has_transition(record.state) and meta.conditions_met(record, record.state):
             try:
-                record = perform_transition(record, name, actor=system, today=today)  # type: ignore[assignment]
+                record = perform_transition(record, name, actor=system)  # type: ignore[assignment]
             except WrongState:
                 record.refresh_from_db()  # someone else moved it first; the next sweep re-checks
     return record
 
 
-def advance_record_periods(*, today: date | None = None, batch_size: int = 500) -> dict[str, int]:
+def advance_record_periods(*, batch_size: int = 500) -> dict[str, int]:
     """The daily sweep: records whose minimum or maximum period was reached. Idempotent; each record is
     moved under its own row lock, so parallel sweeps move each once. Cost follows the number due."""
-    today = today or timezone.localdate()
+    today = timezone.localdate()
     counts = {"repair_eligible": 0, "expired": 0}
     due_expiry = CreditRecord.objects.filter(
         state__in=[RecordState.ACTIVE, RecordState.REPAIR_ELIGIBLE, RecordState.TEMP_MASKED],
@@ -224,7 +221,7 @@ def advance_record_periods(*, today: date | None = None, batch_size: int = 500) 
                 break
             for record in batch:
                 try:
-                    perform_transition(record, name, actor=system, today=today)
+                    perform_transition(record, name, actor=system)
                     counts[key] += 1
                 except WrongState:
                     pass  # moved by a parallel sweep or an officer since the batch was read

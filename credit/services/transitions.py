@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django_fsm import FSMFieldMixin, Transition
@@ -112,7 +110,6 @@ def perform_transition(
     payload: dict[str, Any] | None = None,
     via: models.Model | None = None,
     visible: Iterable[Any] | models.QuerySet[Any] | None = None,
-    today: date | None = None,
 ) -> models.Model:
     """Run transition `name` on `instance` for `actor` (a User or a System) and return the saved object.
 
@@ -157,11 +154,7 @@ def perform_transition(
             raise Forbidden(_("You are not allowed to take this step."))
         if not meta.conditions_met(locked, source):
             raise WrongState(_("The conditions for this step are not met now."), state=source)
-        kwargs: dict[str, Any] = {
-            "actor": None if isinstance(actor, System) else actor,
-            "reason": reason,
-            "today": today or timezone.localdate(),
-        }
+        kwargs: dict[str, Any] = {"actor": None if isinstance(actor, System) else actor, "reason": reason}
         if clean_payload is not None:
             kwargs["payload"] = clean_payload
         kwargs.update(_extra_kwargs(locked, name, kwargs))
