@@ -34,7 +34,7 @@ typecheck: venv
 	$(BIN)/mypy credit config
 
 # No servers: SQLite, eager Celery.
-test: lint
+test: lint typecheck
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	CELERY_TASK_ALWAYS_EAGER=1 $(BIN)/pytest -m "not services"
 

@@ -37,7 +37,10 @@ class MembershipInline(admin.TabularInline):
 @admin.register(User)
 class CreditUserAdmin(UserAdmin):
     inlines = [MembershipInline]
-    fieldsets = (*UserAdmin.fieldsets, (_("Preferences"), {"fields": ("preferred_language", "phone")}))
+    fieldsets = (
+        *(UserAdmin.fieldsets or ()),
+        (_("Preferences"), {"fields": ("preferred_language", "phone")}),
+    )
 
 
 @admin.register(Department)
@@ -119,6 +122,9 @@ class CityOverlayAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return (obj is None or obj.published_at is None) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return (obj is None or obj.published_at is None) and super().has_delete_permission(request, obj)
 
     @admin.action(description=_("Publish the selected drafts"))
     def publish(self, request: HttpRequest, queryset: Any) -> None:

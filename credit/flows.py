@@ -20,7 +20,7 @@ from credit.services.deadlines import deadline_timer, meet_deadline, open_deadli
 from credit.services.transitions import perform_transition
 
 # Sent when a deadline's boundary timer fires before its task is done: sender=Deadline, deadline, task.
-# The notifications registry tells the head of department.
+# The notifications registry (issue #4) will tell the head of department; nothing listens yet.
 deadline_overdue = Signal()
 
 

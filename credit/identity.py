@@ -140,9 +140,27 @@ def decrypt(token: str) -> str:
         raise ImproperlyConfigured("An ID number cannot be decrypted with the configured keys") from exc
 
 
+def rotate(token: str) -> str:
+    """The same number encrypted with the first (current) key."""
+    try:
+        return _fernet().rotate(token.encode()).decode()
+    except InvalidToken as exc:
+        raise ImproperlyConfigured("An ID number cannot be decrypted with the configured keys") from exc
+
+
 def lookup_hash(number: str) -> str:
     key = settings.ID_LOOKUP_KEY.encode()
     return hmac.new(key, normalize(number).encode(), hashlib.sha256).hexdigest()
 
 
-__all__ = ["IdType", "check_char", "decrypt", "encrypt", "lookup_hash", "mask", "normalize", "validate"]
+__all__ = [
+    "IdType",
+    "check_char",
+    "decrypt",
+    "encrypt",
+    "lookup_hash",
+    "mask",
+    "normalize",
+    "rotate",
+    "validate",
+]

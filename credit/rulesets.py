@@ -2,7 +2,7 @@
 
 These are the numbers of ../shared/DOMAIN.md. After installation they are data: a legal team corrects them
 in the admin by making a new version, never by editing this file (which only seeds a new database), and
-docs/rules.md is checked against the database by tests/credit/test_rules_doc.py.
+docs/rules.md is checked against the database by tests/credit/test_docs.py.
 """
 
 from __future__ import annotations

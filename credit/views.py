@@ -1,18 +1,20 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from credit.models.people import Role
+from credit.models.people import Role, User
 from credit.selectors import is_staff_member, records_for
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    roles = [Role(r).label for r in sorted(user.roles()) if r in Role.values]  # type: ignore[attr-defined]
+    user = cast(User, request.user)  # login_required
+    roles = [Role(r).label for r in sorted(user.roles()) if r in Role.values]
     context = {"roles": roles, "is_staff_member": is_staff_member(user)}
     if not is_staff_member(user):
         # An applicant's own records need no purpose and are not access-logged; staff open records

@@ -10,7 +10,6 @@ import pytest
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
-
 from credit.models import Department, Person, User
 from credit.models.people import Role
 from tests.factories import DepartmentFactory, PersonFactory, UserFactory, resident_id

@@ -42,7 +42,7 @@ class User(AbstractUser):
 
     @property
     def is_city_wide_staff(self) -> bool:
-        return self.is_superuser or self.has_role(*CITY_WIDE_ROLES)
+        return self.has_role(*CITY_WIDE_ROLES)
 
     @property
     def is_department_staff(self) -> bool:

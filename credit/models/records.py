@@ -70,6 +70,27 @@ IN_FORCE = [S.ACTIVE, S.REPAIR_ELIGIBLE]  # shown or shared, and used
 CORRECTABLE = [S.ACTIVE, S.REPAIR_ELIGIBLE, S.TEMP_MASKED]
 
 
+# Transition conditions (django-fsm calls each with the instance; it reads the clock itself).
+def _minimum_reached(record: Any) -> bool:
+    return bool(record.minimum_reached())
+
+
+def _repairable_now(record: Any) -> bool:
+    return bool(record.repairable_now())
+
+
+def _maximum_reached(record: Any) -> bool:
+    return bool(record.maximum_reached())
+
+
+def _under_objection(record: Any) -> bool:
+    return bool(record.under_objection)
+
+
+def _not_under_objection(record: Any) -> bool:
+    return not record.under_objection
+
+
 class CreditRecordQuerySet(models.QuerySet["CreditRecord"]):
     def in_force(self) -> CreditRecordQuerySet:
         """Records that may be shown, shared and used today: in force and inside their period."""
@@ -110,6 +131,13 @@ class CreditRecord(ConcurrentTransitionMixin, models.Model):
     repairable = models.BooleanField(_("repairable under its rule set"), default=True)
     repair_from = models.DateField(_("repair may be applied for from"))
     display_until = models.DateField(_("shown and shared until"))
+    repair_needs_duty_fulfilled = models.BooleanField(
+        _("repair waits for the legal duty to be fulfilled"),
+        default=False,
+        help_text=_(
+            "轻微: no minimum period, but repair only once the duty is fulfilled (Order 36 Art. 14)."
+        ),
+    )
     duty_fulfilled_on = models.DateField(_("legal duty fulfilled on"), null=True, blank=True)
     repair_blocked_until = models.DateField(
         _("not repairable until"),
@@ -163,21 +191,18 @@ class CreditRecord(ConcurrentTransitionMixin, models.Model):
         today = today or timezone.localdate()
         return self.repairable and today >= self.repair_from and not self.repair_blocked(today)
 
+    def repairable_now(self) -> bool:
+        """The record's own conditions for a repair decision: the period, and for 轻微 the fulfilled duty."""
+        if self.repair_needs_duty_fulfilled and self.duty_fulfilled_on is None:
+            return False
+        return self.minimum_reached()
+
     def repair_blocked(self, today: date | None = None) -> bool:
         today = today or timezone.localdate()
         return self.repair_blocked_until is not None and today <= self.repair_blocked_until
 
     def maximum_reached(self, today: date | None = None) -> bool:
         return (today or timezone.localdate()) > self.display_until
-
-    def can_be_repaired(self) -> bool:
-        return self.minimum_reached()
-
-    def not_under_objection(self) -> bool:
-        return not self.under_objection
-
-    def is_under_objection(self) -> bool:
-        return self.under_objection
 
     def live_state(self, today: date | None = None) -> str:
         """The state a record in force should be in today, from its periods."""
@@ -191,7 +216,7 @@ class CreditRecord(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=S.ACTIVE,
         target=S.REPAIR_ELIGIBLE,
-        conditions=[minimum_reached],
+        conditions=[_minimum_reached],
         permission=nobody,
         custom={"label": _("Minimum period reached"), "system": True},
     )
@@ -202,7 +227,7 @@ class CreditRecord(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=[S.ACTIVE, S.REPAIR_ELIGIBLE, S.TEMP_MASKED],
         target=S.EXPIRED,
-        conditions=[maximum_reached],
+        conditions=[_maximum_reached],
         permission=nobody,
         custom={"label": _("Display period ended"), "system": True},
     )
@@ -213,7 +238,7 @@ class CreditRecord(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=S.REPAIR_ELIGIBLE,
         target=S.REPAIRED,
-        conditions=[can_be_repaired],
+        conditions=[_repairable_now],
         permission=department_perm("credit.repair_record"),
         custom={"label": _("Repair"), "via_case": True},
     )
@@ -284,7 +309,7 @@ class CreditRecord(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=CORRECTABLE,
         target=None,
-        conditions=[not_under_objection],
+        conditions=[_not_under_objection],
         permission=department_perm("credit.flag_record"),
         custom={"label": _("Flag as under objection"), "via_case": True},
     )
@@ -296,7 +321,7 @@ class CreditRecord(ConcurrentTransitionMixin, models.Model):
         field=state,
         source="*",
         target=None,
-        conditions=[is_under_objection],
+        conditions=[_under_objection],
         permission=department_perm("credit.flag_record"),
         custom={"label": _("Clear the objection flag"), "via_case": True},
     )

@@ -9,6 +9,7 @@ date; a case's procedure deadlines follow the rule set in force on its filing da
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -38,7 +39,15 @@ class PublishedRuleError(ValidationError):
     pass
 
 
-class RuleSetQuerySet(models.QuerySet["RuleSet"]):
+class _PublishedGuardQuerySet(models.QuerySet[Any]):
+    def delete(self) -> tuple[int, dict[str, int]]:
+        # Bulk deletes (the admin's "delete selected") bypass Model.delete(); published rules stay.
+        if self.filter(published_at__isnull=False).exists():
+            raise PublishedRuleError(_("Published rules cannot be deleted."))
+        return super().delete()
+
+
+class RuleSetQuerySet(_PublishedGuardQuerySet):
     def published(self) -> RuleSetQuerySet:
         return self.filter(published_at__isnull=False)
 
@@ -96,6 +105,11 @@ class RuleSet(models.Model):
         if self.pk and type(self).objects.filter(pk=self.pk, published_at__isnull=False).exists():
             raise PublishedRuleError(_("A published rule set cannot be changed; make a new version."))
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        if self.is_published:
+            raise PublishedRuleError(_("A published rule set cannot be deleted."))
+        return super().delete(*args, **kwargs)  # type: ignore[arg-type]
 
     @property
     def label(self) -> str:
@@ -241,6 +255,8 @@ class CityOverlay(models.Model):
     basis = models.CharField(_("local basis"), max_length=200, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True, editable=False)
 
+    objects = _PublishedGuardQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("city overlay")
         verbose_name_plural = _("city overlays")
@@ -253,6 +269,11 @@ class CityOverlay(models.Model):
         if self.pk and type(self).objects.filter(pk=self.pk, published_at__isnull=False).exists():
             raise PublishedRuleError(_("A published overlay cannot be changed; make a new version."))
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        if self.published_at is not None:
+            raise PublishedRuleError(_("A published overlay cannot be deleted."))
+        return super().delete(*args, **kwargs)  # type: ignore[arg-type]
 
     @classmethod
     def in_force(cls, city: str, on: date) -> CityOverlay | None:

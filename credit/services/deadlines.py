@@ -77,8 +77,10 @@ def extend_deadline(deadline: Deadline, *, kind: str) -> Deadline:
     """Replace a pending deadline by its extension, counted on from the original due date."""
     if not close_deadline(deadline, status=Deadline.Status.EXTENDED):
         raise ValueError("Only a pending deadline can be extended")
+    subject = deadline.subject
+    assert subject is not None, "a deadline's subject is PROTECTed from deletion"
     return open_deadline(
-        subject=deadline.subject,
+        subject=subject,
         kind=kind,
         start=deadline.due_date,
         ruleset=deadline.ruleset,

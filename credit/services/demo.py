@@ -59,7 +59,12 @@ DOMAINS = [
     Domain.LABOUR,
     Domain.FIRE,
 ]
-KINDS = [PenaltyKind.FINE, PenaltyKind.WARNING, PenaltyKind.LICENCE_SUSPENSION, PenaltyKind.CONFISCATION]
+KINDS: list[str] = [
+    PenaltyKind.FINE,
+    PenaltyKind.WARNING,
+    PenaltyKind.LICENCE_SUSPENSION,
+    PenaltyKind.CONFISCATION,
+]
 
 
 def _person(name: str, first17: str, user: User) -> Person:
@@ -130,13 +135,13 @@ def seed_demo(*, today: date | None = None) -> dict[str, int]:
                 continue
             tiers = [rule.tier for rule in ruleset.tier_rules.order_by("id")]
             tier = tiers[i % len(tiers)]
-            kind = KINDS[i % len(KINDS)]
-            term = Period(6, "months") if kind == PenaltyKind.LICENCE_SUSPENSION else None
+            penalty_kind = KINDS[i % len(KINDS)]
+            term = Period(6, "months") if penalty_kind == PenaltyKind.LICENCE_SUSPENSION else None
             penalties = [
                 PenaltyInput(
-                    kind=kind,
+                    kind=penalty_kind,
                     tier=tier,
-                    amount=Decimal(500 * (i + 1)) if kind == PenaltyKind.FINE else None,
+                    amount=Decimal(500 * (i + 1)) if penalty_kind == PenaltyKind.FINE else None,
                     term=term,
                 )
             ]

@@ -127,7 +127,7 @@ def _parse_row(
         amount=amount,
         term=term,
     )
-    return (code, fields["decision_number"], identity.lookup_hash(number)), fields, penalty
+    return (code, str(fields["decision_number"]), identity.lookup_hash(number)), fields, penalty
 
 
 def import_records(stream: TextIO, *, skip_invalid: bool = False, registered_by: Any = None) -> ImportResult:

@@ -40,6 +40,6 @@ def verify_applicant(
         source=source,
         target="verified",
         actor=actor,
-        reason=Person.Verification(method).label,
+        reason=str(Person.Verification(method).label),
     )
     return locked

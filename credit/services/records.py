@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -38,7 +38,8 @@ class DerivedPeriods:
     display_until: date
     repairable: bool
     published_by_default: bool
-    reasons: list[str] = field(default_factory=list)
+    # 轻微: repair waits for the legal duty to be fulfilled rather than for a period.
+    needs_duty_fulfilled: bool = False
 
 
 def derive_periods(
@@ -76,14 +77,16 @@ def derive_periods(
         tiers.append(penalty.tier)
         repairable = repairable and rule.repairable
         published = published or rule.published_by_default
+    tier = max(tiers, key=lambda t: TIER_ORDER[Tier(t)])
     display_until = max(max_ends)
     repair_from = min(max(min_ends) + timedelta(days=1), display_until + timedelta(days=1))
     return DerivedPeriods(
-        tier=max(tiers, key=lambda t: TIER_ORDER[Tier(t)]),
+        tier=tier,
         repair_from=repair_from,
         display_until=display_until,
         repairable=repairable,
         published_by_default=published,
+        needs_duty_fulfilled=ruleset.tier_rule(tier).repair_on_duty_fulfilled,
     )
 
 
@@ -104,6 +107,7 @@ def _apply_derived(record: CreditRecord, derived: DerivedPeriods) -> None:
     record.repair_from = derived.repair_from
     record.display_until = derived.display_until
     record.repairable = derived.repairable
+    record.repair_needs_duty_fulfilled = derived.needs_duty_fulfilled
 
 
 @transaction.atomic

@@ -123,3 +123,21 @@ def test_a_rotated_key_still_decrypts_old_tokens() -> None:
         token = identity.encrypt(GOOD_RESIDENT)
     with override_settings(ID_ENCRYPTION_KEYS=[new, old]):
         assert identity.decrypt(token) == GOOD_RESIDENT
+
+
+@pytest.mark.django_db
+def test_rotate_id_keys_re_encrypts_with_the_new_key() -> None:
+    from io import StringIO
+
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    with override_settings(ID_ENCRYPTION_KEYS=[old]):
+        person = PersonFactory(id_number=GOOD_RESIDENT)
+    with override_settings(ID_ENCRYPTION_KEYS=[new, old]):
+        out = StringIO()
+        call_command("rotate_id_keys", "--batch-size", "1", stdout=out)
+        assert "1 ID number(s) re-encrypted" in out.getvalue()
+    with override_settings(ID_ENCRYPTION_KEYS=[new]):  # the old key can now be dropped
+        assert Person.objects.get(pk=person.pk).id_number == GOOD_RESIDENT

@@ -100,3 +100,21 @@ def test_a_published_rule_set_is_frozen_and_a_new_version_is_a_draft() -> None:
     assert RuleSet.objects.in_force(order36.effective_from).version == 1
     RuleSet.objects.filter(pk=draft.pk).update(published_at=order36.published_at)
     assert RuleSet.objects.in_force(order36.effective_from).version == 2
+
+
+@pytest.mark.django_db
+def test_published_rules_cannot_be_deleted_one_by_one_or_in_bulk() -> None:
+    from credit.models import CityOverlay
+
+    unused = RuleSet.objects.get(code="ndrc-527-2019")
+    with pytest.raises(PublishedRuleError):
+        unused.delete()
+    with pytest.raises(PublishedRuleError):
+        RuleSet.objects.filter(code="ndrc-527-2019").delete()
+    overlay = CityOverlay.objects.create(city="测试市", effective_from="2026-04-01")
+    CityOverlay.objects.filter(pk=overlay.pk).update(published_at="2026-04-01T00:00:00+08:00")
+    with pytest.raises(PublishedRuleError):
+        CityOverlay.objects.all().delete()
+    draft = copy_as_new_version(unused)
+    draft.delete()  # a draft may go
+    assert RuleSet.objects.filter(code="ndrc-527-2019").count() == 1

@@ -229,3 +229,25 @@ def test_the_system_actor_is_named_in_the_log(personas: Personas, time_machine: 
     time_machine.move_to("2027-06-01T08:00:00+08:00", tick=False)  # type: ignore[attr-defined]
     perform_transition(record, "expire", actor=System("system:test"))
     assert log_of(record)[-1] == ("expire", "repair_eligible", "expired", "system:test")
+
+
+def test_the_system_takes_only_its_own_steps(record: CreditRecord) -> None:
+    with pytest.raises(Forbidden):
+        perform_transition(record, "temp_mask", actor=System("system:test"), reason="x")
+
+
+def test_a_minor_record_is_repaired_only_once_the_duty_is_fulfilled(personas: Personas) -> None:
+    minor = make_record(
+        person=personas.applicant_person,
+        department=personas.market,
+        decision_date=date(2026, 11, 2),
+        tiers=("minor",),
+    )
+    assert minor.state == RecordState.REPAIR_ELIGIBLE and minor.repair_needs_duty_fulfilled
+    with pytest.raises(WrongState, match="conditions"):
+        perform_transition(minor, "repair", actor=personas.reviewer, via=personas.market)
+    CreditRecord.objects.filter(pk=minor.pk).update(duty_fulfilled_on=date(2026, 11, 20))
+    minor.refresh_from_db()
+    assert (
+        perform_transition(minor, "repair", actor=personas.reviewer, via=personas.market).state == "repaired"
+    )
