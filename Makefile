@@ -6,15 +6,23 @@ STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgres://postgres@127.0.0.1:5432/credit_repair
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install venv system-deps run test test-services lint typecheck bench clean
+.PHONY: install venv system-deps run test test-services lint typecheck messages translations clean
 
-venv: $(STAMP)
+venv: $(STAMP) translations
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
+
+# The .mo files are build output: compiled from the committed .po catalogues on every run.
+translations: $(STAMP)
+	$(BIN)/python manage.py compile_translations
+
+# For developers changing UI text (needs GNU gettext): extract new strings into the catalogues.
+messages: venv
+	$(BIN)/python manage.py makemessages -l zh_Hans --no-location --ignore=.venv --ignore=var --ignore=tests
 
 system-deps:
 	@bash scripts/system-deps.sh
@@ -34,7 +42,7 @@ typecheck: venv
 	$(BIN)/mypy credit config
 
 # No servers: SQLite, eager Celery.
-test: lint typecheck
+test: lint typecheck translations
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	CELERY_TASK_ALWAYS_EAGER=1 $(BIN)/pytest -m "not services"
 

@@ -43,6 +43,13 @@ class Period:
         return f"{self.value} {PeriodUnit(self.unit).label}"
 
 
+def in_force_on(on: date, start: str = "effective_from", end: str = "effective_until") -> models.Q:
+    """Rows whose validity [start, end] (end open when null) includes the day `on`."""
+    return models.Q(**{f"{start}__lte": on}) & (
+        models.Q(**{f"{end}__isnull": True}) | models.Q(**{f"{end}__gte": on})
+    )
+
+
 def add_months(start: date, months: int) -> date:
     month_index = start.month - 1 + months
     year = start.year + month_index // 12

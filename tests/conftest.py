@@ -86,3 +86,12 @@ def today() -> date:
 def _frozen_now(time_machine: object) -> None:
     """Every test starts on Monday 2026-11-23 10:00 in Shanghai; none reads the real clock."""
     time_machine.move_to("2026-11-23T10:00:00+08:00", tick=False)  # type: ignore[attr-defined]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # The .mo catalogues are build output; compile them so that a bare `pytest` tests the current .po files.
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("compile_translations", stdout=StringIO())

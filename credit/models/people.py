@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from credit import identity
 from credit.identity import IdType
+from credit.periods import in_force_on
 from credit.roles import CITY_WIDE_ROLES, DEPARTMENT_ROLES, STAFF_ROLES, Role, role_perm
 
 __all__ = ["CITY_WIDE_ROLES", "DEPARTMENT_ROLES", "STAFF_ROLES", "Role"]
@@ -151,10 +153,10 @@ class Person(models.Model):
 
 
 class AuthorisationQuerySet(models.QuerySet["Authorisation"]):
-    def in_force(self, on: object = None) -> AuthorisationQuerySet:
+    def in_force(self, on: date | None = None) -> AuthorisationQuerySet:
         today = on or timezone.localdate()
-        return self.filter(status=Authorisation.Status.VERIFIED, valid_from__lte=today).filter(
-            models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=today)
+        return self.filter(
+            in_force_on(today, "valid_from", "valid_until"), status=Authorisation.Status.VERIFIED
         )
 
 

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from credit.periods import Period, PeriodUnit
+from credit.periods import Period, PeriodUnit, in_force_on
 
 
 class Tier(models.TextChoices):
@@ -53,13 +53,7 @@ class RuleSetQuerySet(_PublishedGuardQuerySet):
 
     def in_force(self, on: date) -> RuleSet:
         """The published rule set in force on a date: the latest start, then the highest version."""
-        found = (
-            self.published()
-            .filter(effective_from__lte=on)
-            .filter(models.Q(effective_until__isnull=True) | models.Q(effective_until__gte=on))
-            .order_by("-effective_from", "-version")
-            .first()
-        )
+        found = self.published().filter(in_force_on(on)).order_by("-effective_from", "-version").first()
         if found is None:
             raise RuleSet.DoesNotExist(f"No published rule set is in force on {on.isoformat()}")
         return found
@@ -278,8 +272,7 @@ class CityOverlay(models.Model):
     @classmethod
     def in_force(cls, city: str, on: date) -> CityOverlay | None:
         return (
-            cls.objects.filter(city=city, published_at__isnull=False, effective_from__lte=on)
-            .filter(models.Q(effective_until__isnull=True) | models.Q(effective_until__gte=on))
+            cls.objects.filter(in_force_on(on), city=city, published_at__isnull=False)
             .order_by("-effective_from", "-version")
             .first()
         )
