@@ -18,7 +18,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(body, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        return Response(
-            {"detail": " ".join(exc.messages), "errors": errors}, status=status.HTTP_400_BAD_REQUEST
-        )
+        body = {
+            "detail": " ".join(exc.messages),
+            "code": getattr(exc, "code", None) or "invalid",
+            "errors": errors,
+        }
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)

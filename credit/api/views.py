@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -13,7 +14,7 @@ from rest_framework.response import Response
 from credit.models import CreditRecord, Penalty, Person
 from credit.models.audit import AccessLog
 from credit.selectors import is_staff_member, records_for
-from credit.services.access import log_access, validate_purpose
+from credit.services.access import Purpose, log_access, resolve_purpose
 from credit.services.transitions import NotFound, perform_transition
 
 from .serializers import RecordDetailSerializer, RecordListSerializer, TransitionRequestSerializer
@@ -21,6 +22,9 @@ from .serializers import RecordDetailSerializer, RecordListSerializer, Transitio
 PURPOSE_PARAMS = [
     OpenApiParameter("purpose", str, description="Staff only: why the person's records are opened (logged)."),
     OpenApiParameter("note", str, description="Staff only: explanation, required when purpose is “other”."),
+    OpenApiParameter(
+        "case", str, description="Staff only, with purpose=case: the case, as app_label.model:id."
+    ),
 ]
 
 
@@ -86,40 +90,48 @@ class RecordViewSet(
         if params.get("id_number"):
             # Exact match of the whole number only, by its keyed hash; never a partial search.
             if not is_staff_member(self.request.user):
-                raise ValidationError("Only staff search by ID number.")
+                raise ValidationError(_("Only staff search by ID number."))
             queryset = queryset.filter(person__in=Person.objects.by_id_number(params["id_number"]))
         return queryset
 
-    def _purpose(self, request: Request) -> tuple[str, str] | None:
+    def _purpose(self, request: Request) -> Purpose | None:
         if not is_staff_member(request.user):
             return None
-        return validate_purpose(request.query_params.get("purpose"), request.query_params.get("note", ""))
+        params = request.query_params
+        return resolve_purpose(
+            request.user, params.get("purpose"), params.get("note", ""), params.get("case")
+        )
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         purpose = self._purpose(request)
-        response = super().list(request, *args, **kwargs)
+        queryset = self.filter_queryset(self.get_queryset())
+        if purpose is not None and purpose.person_id is not None:
+            queryset = queryset.filter(person_id=purpose.person_id)
+        page = self.paginate_queryset(queryset)
+        data = self.get_serializer(page, many=True).data
         if purpose is not None:
-            person_ids = [row["person"]["id"] for row in response.data["results"]]
             log_access(
                 user=request.user,
-                person_ids=person_ids,
+                person_ids=[row["person"]["id"] for row in data],
                 action=AccessLog.Action.LIST,
-                purpose=purpose[0],
-                note=purpose[1],
+                purpose=purpose,
                 path=request.get_full_path(),
             )
-        return response
+        return self.get_paginated_response(data)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         purpose = self._purpose(request)
         instance = self.get_object()
         if purpose is not None:
+            if purpose.person_id is not None and instance.person_id != purpose.person_id:
+                raise ValidationError(
+                    _("This record is not about the person of the case named as the purpose.")
+                )
             log_access(
                 user=request.user,
                 person_ids=[instance.person_id],
                 action=AccessLog.Action.VIEW,
-                purpose=purpose[0],
-                note=purpose[1],
+                purpose=purpose,
                 path=request.get_full_path(),
             )
         return Response(self.get_serializer(instance).data)

@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from credit import identity
@@ -109,7 +110,7 @@ class Person(models.Model):
         INTAKE = "intake", _("Real-name check by intake")
         LOGIN_SERVICE = "login_service", _("Verified claim from the city's login service")
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("of a person", "name"), max_length=100)
     id_type = models.CharField(_("identity document type"), max_length=30, choices=IdType.choices)
     id_encrypted = models.TextField(_("ID number (encrypted)"), editable=False)
     id_hash = models.CharField(max_length=64, unique=True, editable=False)

@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from credit import identity
 from credit.identity import IdType
@@ -46,7 +47,7 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
+        return _("line %(line)d: %(reason)s") % {"line": self.line, "reason": self.reason}
 
 
 @dataclass
@@ -68,7 +69,10 @@ class _Group:
 def _choice(value: str, choices: Iterable[str], column: str) -> str:
     value = value.strip()
     if value not in choices:
-        raise ValueError(f"{column} “{value}” is not one of: {', '.join(choices)}")
+        raise ValueError(
+            _("%(column)s “%(value)s” is not one of: %(choices)s")
+            % {"column": column, "value": value, "choices": ", ".join(choices)}
+        )
     return value
 
 
@@ -77,35 +81,40 @@ def _parse_row(
 ) -> tuple[tuple[str, str, str], dict[str, Any], PenaltyInput]:
     missing = [c for c in COLUMNS if c not in OPTIONAL and not (row.get(c) or "").strip()]
     if missing:
-        raise ValueError(f"missing {', '.join(missing)}")
+        raise ValueError(_("missing %(columns)s") % {"columns": ", ".join(missing)})
     id_type = _choice(row["id_type"], IdType.values, "id_type")
     try:
         number = identity.validate(id_type, row["id_number"])
     except ValidationError as exc:
         # The message names the problem, never the number.
-        raise ValueError(f"id_number: {' '.join(exc.messages)}") from exc
+        raise ValueError("id_number: " + " ".join(exc.messages)) from exc
     code = row["department"].strip()
     department = departments.get(code)
     if department is None:
-        raise ValueError(f"department “{code}” does not exist or is not a deciding body")
+        raise ValueError(_("department “%(code)s” does not exist or is not a deciding body") % {"code": code})
     try:
         decision_date = date.fromisoformat(row["decision_date"].strip())
     except ValueError as exc:
-        raise ValueError(f"decision_date “{row['decision_date']}” is not a date (YYYY-MM-DD)") from exc
+        raise ValueError(
+            _("decision_date “%(value)s” is not a date (YYYY-MM-DD)") % {"value": row["decision_date"]}
+        ) from exc
     amount = None
     if (row.get("penalty_amount") or "").strip():
         try:
             amount = Decimal(row["penalty_amount"].strip())
         except InvalidOperation as exc:
-            raise ValueError(f"penalty_amount “{row['penalty_amount']}” is not a number") from exc
+            raise ValueError(
+                _("penalty_amount “%(value)s” is not a number") % {"value": row["penalty_amount"]}
+            ) from exc
         if amount < 0:
-            raise ValueError("penalty_amount cannot be negative")
+            raise ValueError(_("penalty_amount cannot be negative"))
     term = None
     if (row.get("penalty_term") or "").strip():
         match = _TERM.match(row["penalty_term"])
         if not match:
             raise ValueError(
-                f"penalty_term “{row['penalty_term']}” must look like “6 months”, “30 days” or “1 years”"
+                _("penalty_term “%(value)s” must look like “6 months”, “30 days” or “1 years”")
+                % {"value": row["penalty_term"]}
             )
         term = Period(int(match.group(1)), match.group(2))
     visibility = (row.get("visibility") or "").strip() or Visibility.SHARED_ONLY
@@ -138,7 +147,9 @@ def import_records(stream: TextIO, *, skip_invalid: bool = False, registered_by:
     header = [h.strip() for h in (reader.fieldnames or [])]
     absent = [c for c in COLUMNS if c not in header]
     if absent:
-        result.errors.append(RowError(1, f"the header lacks the column(s) {', '.join(absent)}"))
+        result.errors.append(
+            RowError(1, _("the header lacks the column(s) %(columns)s") % {"columns": ", ".join(absent)})
+        )
         return result
     departments = {d.code: d for d in Department.objects.filter(kind=Department.Kind.DECIDING)}
     groups: dict[tuple[str, str, str], _Group] = {}
@@ -164,7 +175,9 @@ def import_records(stream: TextIO, *, skip_invalid: bool = False, registered_by:
         if differing:
             result.errors.append(
                 RowError(
-                    line, f"same decision as line {group.lines[0]} but a different {', '.join(differing)}"
+                    line,
+                    _("same decision as line %(line)d but a different %(fields)s")
+                    % {"line": group.lines[0], "fields": ", ".join(differing)},
                 )
             )
             bad_groups.add(key)
@@ -201,11 +214,14 @@ def _register(group: _Group, registered_by: Any) -> CreditRecord:
         person.set_id_number(fields["id_type"], fields["id_number"])
         person.save()
     elif person.name != fields["name"]:
-        raise ValidationError("the ID number belongs to a person registered under another name")
+        raise ValidationError(_("the ID number belongs to a person registered under another name"))
     if CreditRecord.objects.filter(
         department=fields["department"], decision_number=fields["decision_number"], person=person
     ).exists():
-        raise ValidationError(f"decision {fields['decision_number']} is already registered for this person")
+        raise ValidationError(
+            _("decision %(number)s is already registered for this person")
+            % {"number": fields["decision_number"]}
+        )
     return register_record(
         person=person,
         record_type=fields["record_type"],

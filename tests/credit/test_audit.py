@@ -10,7 +10,7 @@ from django.test import Client
 
 from credit.models import AccessLog, TransitionLog
 from credit.models.audit import AppendOnlyError
-from credit.services.access import log_access
+from credit.services.access import Purpose, log_access
 from tests.conftest import Personas
 from tests.factories import make_record
 
@@ -38,7 +38,10 @@ def test_a_log_row_cannot_be_changed_or_deleted(entry: TransitionLog) -> None:
 
 def test_access_rows_cannot_be_changed(personas: Personas) -> None:
     log_access(
-        user=personas.officer, person_ids=[personas.applicant_person.pk], action="view", purpose="enquiry"
+        user=personas.officer,
+        person_ids=[personas.applicant_person.pk],
+        action="view",
+        purpose=Purpose("enquiry"),
     )
     with pytest.raises(AppendOnlyError):
         AccessLog.objects.update(purpose="other")

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from credit.models import CreditRecord, Penalty, Person
 from tests.conftest import Personas
 from tests.factories import resident_id
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    # The exact wording is checked in English; one test below checks the default, Chinese.
+    with translation.override("en"):
+        yield
+
+
 HEADER = (
     "name,id_type,id_number,record_type,domain,department,decision_number,decision_date,"
     "penalty_kind,penalty_tier,penalty_amount,penalty_term,facts\n"
@@ -146,3 +157,13 @@ def test_a_missing_column_or_file_is_a_clear_error(personas: Personas, tmp_path:
         run(tmp_path, "name,id_number\n王芳,1\n")
     with pytest.raises(CommandError, match="cannot read"):
         call_command("import_records", str(tmp_path / "absent.csv"))
+
+
+def test_the_report_is_in_chinese_by_default(personas: Personas, tmp_path: Path) -> None:
+    with translation.override("zh-hans"):
+        _, err = run(
+            tmp_path,
+            HEADER + row() + row(name="乙", number=resident_id(14), decision="d3", day="x"),
+            "--skip-invalid",
+        )
+    assert err.startswith("第 3 行：decision_date“x”不是有效日期")

@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from credit.models import CreditRecord, TransitionLog
 from credit.models.records import RecordState
@@ -99,7 +100,8 @@ def test_the_sweep_reads_only_what_is_due(personas: Personas, django_assert_max_
 def test_the_command_and_the_beat_task(general: CreditRecord, time_machine) -> None:  # type: ignore[no-untyped-def]
     time_machine.move_to("2027-02-02T09:00:00+08:00", tick=False)
     out = StringIO()
-    call_command("expire_records", stdout=out)
+    with translation.override("en"):
+        call_command("expire_records", stdout=out)
     assert "1 record(s) became repair-eligible, 0 record(s) expired" in out.getvalue()
     time_machine.move_to("2027-11-02T09:00:00+08:00", tick=False)
     assert sweep_task.delay() is not None

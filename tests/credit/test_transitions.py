@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.utils import translation
 
 from credit.models import CreditRecord, RecordAmendment, TransitionLog
 from credit.models.records import RecordState
@@ -97,7 +98,7 @@ def test_a_user_cannot_take_a_system_step(personas: Personas) -> None:
 
 
 def test_a_case_outcome_is_refused_without_its_case(personas: Personas, record: CreditRecord) -> None:
-    with pytest.raises(Forbidden, match="decided case"):
+    with translation.override("en"), pytest.raises(Forbidden, match="decided case"):
         perform_transition(record, "repair", actor=personas.reviewer)
 
 
@@ -244,7 +245,7 @@ def test_a_minor_record_is_repaired_only_once_the_duty_is_fulfilled(personas: Pe
         tiers=("minor",),
     )
     assert minor.state == RecordState.REPAIR_ELIGIBLE and minor.repair_needs_duty_fulfilled
-    with pytest.raises(WrongState, match="conditions"):
+    with translation.override("en"), pytest.raises(WrongState, match="conditions"):
         perform_transition(minor, "repair", actor=personas.reviewer, via=personas.market)
     CreditRecord.objects.filter(pk=minor.pk).update(duty_fulfilled_on=date(2026, 11, 20))
     minor.refresh_from_db()

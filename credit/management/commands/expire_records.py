@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from credit.services.records import advance_record_periods
 
@@ -16,6 +17,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         counts = advance_record_periods()
         self.stdout.write(
-            f"{counts['repair_eligible']} record(s) became repair-eligible, "
-            f"{counts['expired']} record(s) expired"
+            _("%(eligible)d record(s) became repair-eligible, %(expired)d record(s) expired")
+            % {"eligible": counts["repair_eligible"], "expired": counts["expired"]}
         )

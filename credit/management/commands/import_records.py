@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from credit.services.imports import COLUMNS, import_records, read_csv
 
@@ -25,17 +26,22 @@ class Command(BaseCommand):
         try:
             stream = read_csv(options["file"])
         except OSError as exc:
-            raise CommandError(f"cannot read {options['file']}: {exc.strerror}") from exc
+            raise CommandError(
+                _("cannot read %(file)s: %(error)s") % {"file": options["file"], "error": exc.strerror}
+            ) from exc
         with stream:
             result = import_records(stream, skip_invalid=options["skip_invalid"])
         for error in result.errors:
             self.stderr.write(str(error))
         if result.errors and not options["skip_invalid"]:
             raise CommandError(
-                f"{len(result.errors)} bad row(s); nothing was imported "
-                "(fix them, or use --skip-invalid to import the good rows)"
+                _(
+                    "%(n)d bad row(s); nothing was imported "
+                    "(fix them, or use --skip-invalid to import the good rows)"
+                )
+                % {"n": len(result.errors)}
             )
         self.stdout.write(
-            f"imported {result.records} record(s) with {result.penalties} penalty(ies); "
-            f"{result.skipped_lines} line(s) skipped"
+            _("imported %(records)d record(s) with %(penalties)d penalty(ies); %(skipped)d line(s) skipped")
+            % {"records": result.records, "penalties": result.penalties, "skipped": result.skipped_lines}
         )
