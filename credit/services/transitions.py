@@ -8,7 +8,6 @@ sweep) acting at once cannot both succeed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,7 +109,7 @@ def perform_transition(
     reason: str = "",
     payload: dict[str, Any] | None = None,
     via: models.Model | None = None,
-    visible: Iterable[Any] | models.QuerySet[Any] | None = None,
+    visible: models.QuerySet[Any] | None = None,
 ) -> models.Model:
     """Run transition `name` on `instance` for `actor` (a User or a System) and return the saved object.
 
@@ -136,10 +135,11 @@ def perform_transition(
 
     with transaction.atomic():
         # Lock the row, then re-check everything against what is now in the database: the state may have
-        # changed since the caller loaded it (another officer, a sweep).
-        queryset = visible if isinstance(visible, models.QuerySet) else model._default_manager.all()
-        locked = queryset.select_for_update().filter(pk=instance.pk).first()
-        if locked is None:
+        # changed since the caller loaded it (another officer, a sweep). `of=("self",)` locks this row
+        # only: the caller's scoped queryset joins the department and rule set, whose rows a plain FOR
+        # UPDATE would lock too, serialising every step in a department.
+        locked = model._default_manager.select_for_update(of=("self",)).filter(pk=instance.pk).first()
+        if locked is None or (visible is not None and not visible.filter(pk=instance.pk).exists()):
             raise NotFound(_("Not found."))
         field = state_field(model)
         source = field.get_state(locked)

@@ -252,3 +252,18 @@ def test_a_minor_record_is_repaired_only_once_the_duty_is_fulfilled(personas: Pe
     assert (
         perform_transition(minor, "repair", actor=personas.reviewer, via=personas.market).state == "repaired"
     )
+
+
+def test_only_the_objects_own_row_is_locked(personas: Personas, record: CreditRecord) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if not connection.features.has_select_for_update_of:
+        pytest.skip("row locks are a PostgreSQL matter (make test-services)")
+    with CaptureQueriesContext(connection) as ctx:
+        perform_transition(
+            record, "temp_mask", actor=personas.officer, reason="x", visible=records_for(personas.officer)
+        )
+    locks = [q["sql"] for q in ctx.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert len(locks) == 1
+    assert 'FOR UPDATE OF "credit_creditrecord"' in locks[0] and "JOIN" not in locks[0]
