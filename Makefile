@@ -32,6 +32,7 @@ install: venv system-deps
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --quiet-logins
+	$(BIN)/python manage.py dev_signing_setup
 	@bash scripts/run-embedded.sh
 
 lint: venv

@@ -220,7 +220,21 @@ CELERY_BEAT_SCHEDULE = {
     "fire-due-workflow-timers": {"task": "credit.tasks.fire_due_workflow_timers", "schedule": 60.0},
     "mark-missed-deadlines": {"task": "credit.tasks.mark_missed_deadlines", "schedule": 300.0},
     "advance-record-periods": {"task": "credit.tasks.advance_record_periods", "schedule": 3600.0},
+    # A letter whose generation message was lost (broker flushed, worker killed) is sent again.
+    "retry-pending-letters": {"task": "letters.tasks.retry_pending_letters", "schedule": 600.0},
 }
+
+# Letters. PUBLIC_BASE_URL is printed in every letter's QR code and verification line, so it must be the
+# address the public reaches the verification page at. A timestamp authority makes signatures PAdES B-T.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+LETTERS_TSA_URL = env_str("LETTERS_TSA_URL", "")
+# CA certificates (PEM files) that signatures are validated against by /verify/ and `verify_letter`;
+# development trusts the CA that `make run` (dev_signing_setup) creates.
+LETTERS_TRUST_ROOTS = env_list("LETTERS_TRUST_ROOTS", [str(VAR_DIR / "dev-pki" / "ca-cert.pem")] if DEBUG else [])
+if not DEBUG and not LETTERS_TRUST_ROOTS:
+    raise ImproperlyConfigured("LETTERS_TRUST_ROOTS is required when DEBUG is off (docs/deploy.md)")
+LETTERS_MAX_UPLOAD_BYTES = env_int("LETTERS_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 LOGGING = {
     "version": 1,
@@ -228,5 +242,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # pyHanko subsets the stamp font at every signature, and fontTools logs each subset at INFO.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }

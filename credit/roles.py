@@ -35,12 +35,17 @@ DEPARTMENT_ROLES = frozenset({Role.OFFICER, Role.REVIEWER, Role.HEAD})
 STAFF_ROLES = CITY_WIDE_ROLES | DEPARTMENT_ROLES
 
 
-_VIEW_STAFF = ["credit.view_creditrecord", "credit.view_person", "credit.view_deadline"]
+_VIEW_STAFF = [
+    "credit.view_creditrecord",
+    "credit.view_person",
+    "credit.view_deadline",
+    "letters.view_letter",
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.APPLICANT: ["credit.view_creditrecord"],
-    Role.INTAKE: [*_VIEW_STAFF, "credit.flag_record", "credit.verify_identity"],
-    Role.OFFICER: [*_VIEW_STAFF, "credit.mask_record", "credit.amend_record"],
+    Role.APPLICANT: ["credit.view_creditrecord", "letters.view_letter"],
+    Role.INTAKE: [*_VIEW_STAFF, "credit.flag_record", "credit.verify_identity", "letters.record_service"],
+    Role.OFFICER: [*_VIEW_STAFF, "credit.mask_record", "credit.amend_record", "letters.record_service"],
     Role.REVIEWER: [
         *_VIEW_STAFF,
         "credit.repair_record",
@@ -49,6 +54,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "credit.revoke_record",
         "credit.amend_record",
         "credit.flag_record",
+        "letters.revoke_letter",
     ],
     Role.HEAD: [*_VIEW_STAFF, "credit.mask_record"],
     Role.RECONSIDERATION: [*_VIEW_STAFF, "credit.revoke_record", "credit.amend_record"],

@@ -10,6 +10,10 @@ from credit.roles import sync_role_groups
 # log (the TransitionLog row). Receivers that reach outside the database use transaction.on_commit.
 case_transitioned = Signal()
 
+# Sent inside the registration transaction of a credit record: sender=CreditRecord, record, registered_by.
+# The letters app serves the 信用修复告知书 on it ("两书同达").
+record_registered = Signal()
+
 
 @receiver(post_migrate)
 def _sync_roles(sender: object, **kwargs: object) -> None:

@@ -1,5 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LettersConfig(AppConfig):
     name = "letters"
+    verbose_name = _("Letters")
+
+    def ready(self) -> None:
+        from . import checks, receivers  # noqa: F401  (system checks; issue the notice on registration)

@@ -57,8 +57,62 @@ class CaseTransitionsMixin:
         return Response(self.detail_serializer_class(refreshed, context={"request": request}).data)
 
 
+class AccessLoggedMixin:
+    """Staff opening a person's data must give a purpose; each person whose data they see is logged.
+
+    Applicants see only what is theirs and are not logged. A purpose naming a case limits the view to the
+    case's person."""
+
+    person_field = "person_id"
+    request: Request
+
+    def get_purpose(self) -> Purpose | None:
+        if not is_staff_member(self.request.user):
+            return None
+        params = self.request.query_params
+        return resolve_purpose(
+            self.request.user, params.get("purpose"), params.get("note", ""), params.get("case")
+        )
+
+    def limit_to_purpose(self, queryset: Any, purpose: Purpose | None) -> Any:
+        if purpose is not None and purpose.person_id is not None:
+            return queryset.filter(**{self.person_field: purpose.person_id})
+        return queryset
+
+    def check_purpose_covers(self, instance: Any, purpose: Purpose | None) -> None:
+        covered = purpose is None or purpose.person_id is None
+        if not covered and getattr(instance, self.person_field) != purpose.person_id:  # type: ignore[union-attr]
+            raise ValidationError(_("This record is not about the person of the case named as the purpose."))
+
+    def log(self, purpose: Purpose | None, person_ids: list[int], action: str) -> None:
+        if purpose is not None:
+            log_access(
+                user=self.request.user,
+                person_ids=person_ids,
+                action=action,
+                purpose=purpose,
+                path=self.request.get_full_path(),
+            )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        purpose = self.get_purpose()
+        queryset = self.limit_to_purpose(self.filter_queryset(self.get_queryset()), purpose)  # type: ignore[attr-defined]
+        page = self.paginate_queryset(queryset)  # type: ignore[attr-defined]
+        self.log(purpose, [getattr(obj, self.person_field) for obj in page], AccessLog.Action.LIST)
+        data = self.get_serializer(page, many=True).data  # type: ignore[attr-defined]
+        return self.get_paginated_response(data)  # type: ignore[attr-defined,no-any-return]
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        purpose = self.get_purpose()
+        instance = self.get_object()  # type: ignore[attr-defined]
+        self.check_purpose_covers(instance, purpose)
+        self.log(purpose, [getattr(instance, self.person_field)], AccessLog.Action.VIEW)
+        return Response(self.get_serializer(instance).data)  # type: ignore[attr-defined]
+
+
 @extend_schema(parameters=PURPOSE_PARAMS)
 class RecordViewSet(
+    AccessLoggedMixin,
     CaseTransitionsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -93,45 +147,3 @@ class RecordViewSet(
                 raise ValidationError(_("Only staff search by ID number."))
             queryset = queryset.filter(person__in=Person.objects.by_id_number(params["id_number"]))
         return queryset
-
-    def _purpose(self, request: Request) -> Purpose | None:
-        if not is_staff_member(request.user):
-            return None
-        params = request.query_params
-        return resolve_purpose(
-            request.user, params.get("purpose"), params.get("note", ""), params.get("case")
-        )
-
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        purpose = self._purpose(request)
-        queryset = self.filter_queryset(self.get_queryset())
-        if purpose is not None and purpose.person_id is not None:
-            queryset = queryset.filter(person_id=purpose.person_id)
-        page = self.paginate_queryset(queryset)
-        data = self.get_serializer(page, many=True).data
-        if purpose is not None:
-            log_access(
-                user=request.user,
-                person_ids=[row["person"]["id"] for row in data],
-                action=AccessLog.Action.LIST,
-                purpose=purpose,
-                path=request.get_full_path(),
-            )
-        return self.get_paginated_response(data)
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        purpose = self._purpose(request)
-        instance = self.get_object()
-        if purpose is not None:
-            if purpose.person_id is not None and instance.person_id != purpose.person_id:
-                raise ValidationError(
-                    _("This record is not about the person of the case named as the purpose.")
-                )
-            log_access(
-                user=request.user,
-                person_ids=[instance.person_id],
-                action=AccessLog.Action.VIEW,
-                purpose=purpose,
-                path=request.get_full_path(),
-            )
-        return Response(self.get_serializer(instance).data)

@@ -70,6 +70,12 @@ class Department(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.DECIDING)
     city = models.CharField(_("city"), max_length=50)
+    letter_prefix = models.CharField(
+        _("letter reference prefix"),
+        max_length=20,
+        blank=True,
+        help_text=_("The department's abbreviation in reference numbers (文号), e.g. 示市监."),
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="departments"
     )

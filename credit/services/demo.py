@@ -21,13 +21,14 @@ from credit.services.records import PenaltyInput, register_record
 CITY = "示范市"
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105  (demo data only; seed_demo refuses to run with DEBUG off)
 
+# code, name, kind, letter reference prefix
 DEPARTMENTS = [
-    ("platform", "示范市公共信用信息中心", Department.Kind.PLATFORM),
-    ("recon-office", "示范市人民政府行政复议办公室", Department.Kind.RECONSIDERATION),
-    ("credit-office", "示范市社会信用体系建设领导小组办公室", Department.Kind.SUPERVISION),
-    ("market", "示范市市场监督管理局", Department.Kind.DECIDING),
-    ("environment", "示范市生态环境局", Department.Kind.DECIDING),
-    ("transport", "示范市交通运输局", Department.Kind.DECIDING),
+    ("platform", "示范市公共信用信息中心", Department.Kind.PLATFORM, "示信"),
+    ("recon-office", "示范市人民政府行政复议办公室", Department.Kind.RECONSIDERATION, "示府复"),
+    ("credit-office", "示范市社会信用体系建设领导小组办公室", Department.Kind.SUPERVISION, "示信办"),
+    ("market", "示范市市场监督管理局", Department.Kind.DECIDING, "示市监"),
+    ("environment", "示范市生态环境局", Department.Kind.DECIDING, "示环"),
+    ("transport", "示范市交通运输局", Department.Kind.DECIDING, "示交"),
 ]
 DECIDING = ["market", "environment", "transport"]
 ABBREVIATION = {"market": "示市监罚", "environment": "示环罚", "transport": "示交罚"}
@@ -85,9 +86,9 @@ def seed_demo(*, today: date | None = None) -> dict[str, int]:
     today = today or timezone.localdate()
     created = {"users": 0, "records": 0}
     departments = {}
-    for code, name, kind in DEPARTMENTS:
+    for code, name, kind, prefix in DEPARTMENTS:
         departments[code], _ = Department.objects.get_or_create(
-            code=code, defaults={"name": name, "kind": kind, "city": CITY}
+            code=code, defaults={"name": name, "kind": kind, "city": CITY, "letter_prefix": prefix}
         )
     if not CityOverlay.objects.filter(city=CITY).exists():
         overlay = CityOverlay.objects.create(

@@ -18,6 +18,7 @@ from credit.models.records import IN_FORCE, RecordState, Visibility
 from credit.models.rules import TIER_ORDER, Tier
 from credit.periods import Period
 from credit.services.transitions import System, WrongState, perform_transition
+from credit.signals import record_registered
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +180,9 @@ def register_record(
             for p in penalties
         ]
     )
-    return bring_up_to_date(record)
+    record = bring_up_to_date(record)
+    record_registered.send(sender=CreditRecord, record=record, registered_by=registered_by)
+    return record
 
 
 def bring_up_to_date(record: CreditRecord) -> CreditRecord:

@@ -57,6 +57,7 @@ def test_production_refuses_to_start_without_its_secrets() -> None:
         ALLOWED_HOSTS="credit.example",
         ID_ENCRYPTION_KEYS="u7Y0v3qJ1bQk1m9q2c8r5t4w6y0z3x2v1b4n7m8k9j0=",
         ID_LOOKUP_KEY="a-private-lookup-key",
+        LETTERS_TRUST_ROOTS="/etc/credit-repair/ca.pem",
     )
     assert ok.returncode == 0, ok.stderr
 

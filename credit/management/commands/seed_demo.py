@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -20,6 +21,14 @@ class Command(BaseCommand):
                 "seed_demo creates users with a published password; it runs only with DEBUG on"
             )
         created = seed_demo()
+        if apps.is_installed("letters"):
+            from letters.demo import seed_demo_letters
+
+            letters = seed_demo_letters()
+            self.stdout.write(
+                f"demo letters: {letters['consents']} consent(s) to electronic service, "
+                f"{letters['notices']} notice(s) added (the worker renders and signs them)"
+            )
         self.stdout.write(f"demo data: {created['users']} user(s) and {created['records']} record(s) created")
         if not options["quiet_logins"]:
             self.stdout.write(
