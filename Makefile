@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgres://postgres@127.0.0.1:5432/credit_repair
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install venv system-deps run test test-services lint typecheck messages translations clean
+.PHONY: install venv system-deps run test test-services lint typecheck messages translations bench clean
 
 venv: $(STAMP) translations
 
@@ -50,6 +50,10 @@ test: lint typecheck translations
 # Real servers: the whole suite on PostgreSQL, plus the tests that need a real broker and worker (Redis).
 test-services: venv
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(BIN)/pytest
+
+# Benchmarks report figures and ratios (docs/performance.md); they are not tests.
+bench: venv
+	$(BIN)/python bench/letters.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -230,7 +230,9 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"
 LETTERS_TSA_URL = env_str("LETTERS_TSA_URL", "")
 # CA certificates (PEM files) that signatures are validated against by /verify/ and `verify_letter`;
 # development trusts the CA that `make run` (dev_signing_setup) creates.
-LETTERS_TRUST_ROOTS = env_list("LETTERS_TRUST_ROOTS", [str(VAR_DIR / "dev-pki" / "ca-cert.pem")] if DEBUG else [])
+LETTERS_TRUST_ROOTS = env_list(
+    "LETTERS_TRUST_ROOTS", [str(VAR_DIR / "dev-pki" / "ca-cert.pem")] if DEBUG else []
+)
 if not DEBUG and not LETTERS_TRUST_ROOTS:
     raise ImproperlyConfigured("LETTERS_TRUST_ROOTS is required when DEBUG is off (docs/deploy.md)")
 LETTERS_MAX_UPLOAD_BYTES = env_int("LETTERS_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)

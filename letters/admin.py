@@ -31,8 +31,20 @@ class LetterAdmin(_ReadOnly):
     list_display = ["reference_number", "kind", "department", "state", "issued_at", "attempts"]
     list_filter = ["state", "kind", "department"]
     search_fields = ["reference_number"]
-    fields = ["reference_number", "kind", "department", "state", "case_number", "issued_at", "sha256",
-              "signer_subject", "timestamped", "supersedes", "attempts", "last_error"]
+    fields = [
+        "reference_number",
+        "kind",
+        "department",
+        "state",
+        "case_number",
+        "issued_at",
+        "sha256",
+        "signer_subject",
+        "timestamped",
+        "supersedes",
+        "attempts",
+        "last_error",
+    ]
 
 
 @admin.register(LetterSequence)

@@ -48,8 +48,18 @@ class LetterDetailSerializer(CaseSerializerMixin, LetterListSerializer):
     superseded_by = serializers.SerializerMethodField()
 
     class Meta(LetterListSerializer.Meta):
-        fields = [*LetterListSerializer.Meta.fields, "verification_code", "sha256", "timestamped", "services",
-                  "supersedes", "superseded_by", "allowed_transitions", "deadlines", "timeline"]
+        fields = [
+            *LetterListSerializer.Meta.fields,
+            "verification_code",
+            "sha256",
+            "timestamped",
+            "services",
+            "supersedes",
+            "superseded_by",
+            "allowed_transitions",
+            "deadlines",
+            "timeline",
+        ]
 
     def get_verification_code(self, letter: Letter) -> str:
         return services.display_code(letter.verification_code)
@@ -79,7 +89,9 @@ class LetterViewSet(
     detail_serializer_class = LetterDetailSerializer
 
     def get_queryset(self) -> Any:
-        return scoped(self.request.user, Letter.objects.select_related("department").prefetch_related("services"))
+        return scoped(
+            self.request.user, Letter.objects.select_related("department").prefetch_related("services")
+        )
 
     def get_serializer_class(self) -> Any:
         return LetterListSerializer if self.action == "list" else LetterDetailSerializer
@@ -98,8 +110,12 @@ class LetterViewSet(
     def pdf(self, request: Request, pk: str | None = None) -> FileResponse:
         """The signed letter, as archived."""
         letter = self._issued()
-        return FileResponse(letter.file.open("rb"), as_attachment=True, filename=f"{letter.pk}.pdf",
-                            content_type="application/pdf")
+        return FileResponse(
+            letter.file.open("rb"),
+            as_attachment=True,
+            filename=f"{letter.pk}.pdf",
+            content_type="application/pdf",
+        )
 
     @extend_schema(responses={(200, "application/pdf"): bytes})
     @action(detail=True, methods=["get"])
@@ -140,12 +156,14 @@ def verify(request: Request, code: str) -> Response:
 
 
 class ConsentInputSerializer(serializers.Serializer[Any]):
-    person = serializers.IntegerField(required=False, help_text="Staff only: the person who signed the consent.")
+    person = serializers.IntegerField(
+        required=False, help_text="Staff only: the person who signed the consent."
+    )
 
 
 def _consent_person(request: Request, person_id: int | None) -> Person:
     if person_id is None:
-        own = Person.objects.filter(user=request.user).first()
+        own = Person.objects.filter(user_id=request.user.pk or 0).first()
         if own is None:
             raise ValidationError(_("Your account is not linked to a verified person yet."), code="no_person")
         return own
@@ -160,9 +178,12 @@ def give_consent(request: Request) -> Response:
     """Consent to electronic service: letters are then served to the applicant portal when issued."""
     body = ConsentInputSerializer(data=request.data)
     body.is_valid(raise_exception=True)
-    consent = services.give_consent(person=_consent_person(request, body.validated_data.get("person")),
-                                    actor=request.user)
-    return Response({"given_at": consent.given_at, "channel": consent.channel}, status=status.HTTP_201_CREATED)
+    consent = services.give_consent(
+        person=_consent_person(request, body.validated_data.get("person")), actor=request.user
+    )
+    return Response(
+        {"given_at": consent.given_at, "channel": consent.channel}, status=status.HTTP_201_CREATED
+    )
 
 
 @extend_schema(request=ConsentInputSerializer, responses={200: dict})
@@ -170,6 +191,7 @@ def give_consent(request: Request) -> Response:
 def withdraw_consent(request: Request) -> Response:
     body = ConsentInputSerializer(data=request.data)
     body.is_valid(raise_exception=True)
-    withdrawn = services.withdraw_consent(person=_consent_person(request, body.validated_data.get("person")),
-                                          actor=request.user)
+    withdrawn = services.withdraw_consent(
+        person=_consent_person(request, body.validated_data.get("person")), actor=request.user
+    )
     return Response({"withdrawn": withdrawn})

@@ -9,12 +9,20 @@ The context (JSON-serialisable; dates as ISO strings, turned back into dates by 
     person:      name, id_type (IdType value), id_masked
     record:      number, record_type (value), domain (value), decision_number, decision_date, tier (value),
                  repair_from, display_until, facts, ruleset (name), under_objection,
-                 penalties: [{kind (value), tier (value), amount (str or null), term (e.g. "6 months" or null)}]
+                 penalties: [{kind (value), tier (value), amount (str|null), term ("6 months"|null)}]
                  (absent for letters about a case that concerns no single record)
     decision:    outcome (a short key, e.g. "founded", "approved"), summary, reasons: [str]
     basis:       [str]   legal basis, articles of the rule set
-    remedies:    null, or {reconsideration_days, reconsideration_basis, litigation_months, litigation_basis}
-    details:     kind-specific, see KIND_DETAILS
+    remedies:    null, or {reconsideration_days, reconsideration_basis, litigation_months, litigation_basis,
+                 litigation_days, litigation_days_basis}; the last two are the period for a lawsuit after a
+                 reconsideration decision (行政诉讼法 Art. 45), used by that kind's letter
+    details:     kind-specific, see KIND_DETAILS. Shapes: `missing`, `bring` and `reasons` are lists of
+                 str; `grounds` is a str or a list of str; `corrections` is a list of
+                 {field, old_value, new_value}; `interview_at` is an ISO date-time; other date keys ISO dates.
+    decision.outcome keys the templates know: objection_result: founded, not_founded, unresolved;
+                 reconsideration_decision: vary, set_aside, confirm_unlawful, order_performance,
+                 confirm_invalid, uphold, dismiss. Any other key (mediation, settlement, ...) prints
+                 `decision.summary`.
 """
 
 from __future__ import annotations
@@ -38,23 +46,43 @@ KIND_DETAILS: dict[str, list[str]] = {
     LetterKind.REPAIR_REFUSAL: ["application_number"],
     LetterKind.REPAIR_REVOCATION: ["application_number", "repaired_on", "blocked_until"],
     LetterKind.OBJECTION_RESULT: ["application_number", "grounds", "corrections"],
-    LetterKind.RECONSIDERATION_ACCEPTANCE: ["application_number", "received_on", "decide_by", "challenged_act"],
+    LetterKind.RECONSIDERATION_ACCEPTANCE: [
+        "application_number",
+        "received_on",
+        "decide_by",
+        "challenged_act",
+    ],
     LetterKind.RECONSIDERATION_DECISION: ["application_number", "challenged_act"],
 }
 
-_DATE_KEYS = {"issued_on", "decision_date", "repair_from", "display_until", "received_on", "decide_by",
-              "supply_by", "original_due", "new_due", "effective_on", "repaired_on", "blocked_until"}
+_DATE_KEYS = {
+    "issued_on",
+    "decision_date",
+    "repair_from",
+    "display_until",
+    "received_on",
+    "decide_by",
+    "supply_by",
+    "original_due",
+    "new_due",
+    "effective_on",
+    "repaired_on",
+    "blocked_until",
+}
 
 
 def remedies(ruleset: RuleSet) -> dict[str, Any]:
     """The applicant's remedies and their periods, from the rule set (行政复议法, 行政诉讼法)."""
     recon = ruleset.deadline_rule("reconsideration.apply")
     litigation = ruleset.deadline_rule("litigation.after_act")
+    after_recon = ruleset.deadline_rule("litigation.after_reconsideration")
     return {
         "reconsideration_days": recon.value,
         "reconsideration_basis": recon.basis,
         "litigation_months": litigation.value,
         "litigation_basis": litigation.basis,
+        "litigation_days": after_recon.value,
+        "litigation_days_basis": after_recon.basis,
     }
 
 

@@ -31,8 +31,9 @@ class LetterKind(models.TextChoices):
     REPAIR_REFUSAL = "repair_refusal", _("Decision not to repair (不予修复决定书)")
     REPAIR_REVOCATION = "repair_revocation", _("Decision revoking a credit repair (撤销信用修复决定书)")
     OBJECTION_RESULT = "objection_result", _("Notice of the objection's outcome (异议处理结果告知书)")
-    RECONSIDERATION_ACCEPTANCE = "reconsideration_acceptance", _(
-        "Notice of acceptance of reconsideration (行政复议受理通知书)"
+    RECONSIDERATION_ACCEPTANCE = (
+        "reconsideration_acceptance",
+        _("Notice of acceptance of reconsideration (行政复议受理通知书)"),
     )
     RECONSIDERATION_DECISION = "reconsideration_decision", _("Reconsideration decision (行政复议决定书)")
 
@@ -64,7 +65,9 @@ class SigningIdentity(models.Model):
     seal_image_path = models.CharField(_("seal image (PNG)"), max_length=500)
     signer_text = models.CharField(_("text beside the seal"), max_length=100)
     development_only = models.BooleanField(
-        _("development certificate"), default=False, help_text=_("Made by `make run`; never valid in production.")
+        _("development certificate"),
+        default=False,
+        help_text=_("Made by `make run`; never valid in production."),
     )
 
     class Meta:
@@ -123,8 +126,9 @@ class Letter(ConcurrentTransitionMixin, models.Model):
     # Everything the letter says, frozen when it was decided: the PDF (and the English courtesy
     # translation) is rendered from this, never from the live objects, which may change later.
     context = models.JSONField(_("content"), default=dict)
-    state = FSMField(_("state"), max_length=20, choices=LetterState.choices, default=LetterState.PENDING,
-                     protected=True)
+    state = FSMField(
+        _("state"), max_length=20, choices=LetterState.choices, default=LetterState.PENDING, protected=True
+    )
     file = models.FileField(_("signed PDF"), upload_to="letters/", blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, db_index=True)
     signer_subject = models.CharField(_("signed by"), max_length=300, blank=True)
@@ -145,15 +149,21 @@ class Letter(ConcurrentTransitionMixin, models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["content_type", "object_id", "kind", "decision", "revision"], name="uniq_letter_per_decision"
+                fields=["content_type", "object_id", "kind", "decision", "revision"],
+                name="uniq_letter_per_decision",
             ),
-            models.UniqueConstraint(fields=["department", "year", "sequence"], name="uniq_letter_sequence_number"),
+            models.UniqueConstraint(
+                fields=["department", "year", "sequence"], name="uniq_letter_sequence_number"
+            ),
         ]
         indexes = [
             models.Index(fields=["content_type", "object_id"], name="letter_subject"),
             models.Index(fields=["state", "created_at"], name="letter_state"),
         ]
-        permissions = [("revoke_letter", _("Revoke a letter")), ("record_service", _("Record a letter's service"))]
+        permissions = [
+            ("revoke_letter", _("Revoke a letter")),
+            ("record_service", _("Record a letter's service")),
+        ]
 
     def __str__(self) -> str:
         return self.reference_number
@@ -167,19 +177,33 @@ class Letter(ConcurrentTransitionMixin, models.Model):
         first = self.services.order_by("served_at").first()
         return first.served_at if first is not None else None
 
-    @transition(field=state, source=LetterState.PENDING, target=LetterState.ISSUED, permission=nobody,
-                custom={"label": _("Issued"), "system": True})
+    @transition(
+        field=state,
+        source=LetterState.PENDING,
+        target=LetterState.ISSUED,
+        permission=nobody,
+        custom={"label": _("Issued"), "system": True},
+    )
     def issue(self, **ctx: Any) -> None:
         self.issued_at = timezone.now()
 
-    @transition(field=state, source=LetterState.ISSUED, target=LetterState.SUPERSEDED, permission=nobody,
-                custom={"label": _("Superseded"), "system": True})
+    @transition(
+        field=state,
+        source=LetterState.ISSUED,
+        target=LetterState.SUPERSEDED,
+        permission=nobody,
+        custom={"label": _("Superseded"), "system": True},
+    )
     def supersede(self, **ctx: Any) -> None:
         pass
 
-    @transition(field=state, source=LetterState.ISSUED, target=LetterState.REVOKED,
-                permission=department_perm("letters.revoke_letter"),
-                custom={"label": _("Revoke"), "reason_required": True})
+    @transition(
+        field=state,
+        source=LetterState.ISSUED,
+        target=LetterState.REVOKED,
+        permission=department_perm("letters.revoke_letter"),
+        custom={"label": _("Revoke"), "reason_required": True},
+    )
     def revoke(self, **ctx: Any) -> None:
         pass
 
@@ -191,12 +215,16 @@ class ServiceMethod(models.TextChoices):
 
 
 class ServiceConsent(models.Model):
-    """A person's consent to electronic service (电子送达), given in writing or online; it may be withdrawn."""
+    """A person's consent to electronic service (电子送达), given in writing or online; withdrawable."""
 
     person = models.ForeignKey("credit.Person", on_delete=models.PROTECT, related_name="service_consents")
     given_at = models.DateTimeField(_("given at"), default=timezone.now)
-    channel = models.CharField(_("channel"), max_length=100, default="portal",
-                               help_text=_("Where letters are served: the applicant portal."))
+    channel = models.CharField(
+        _("channel"),
+        max_length=100,
+        default="portal",
+        help_text=_("Where letters are served: the applicant portal."),
+    )
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
 
@@ -215,11 +243,18 @@ class ServiceRecord(models.Model):
     letter = models.ForeignKey(Letter, on_delete=models.PROTECT, related_name="services")
     method = models.CharField(_("method"), max_length=20, choices=ServiceMethod.choices)
     served_at = models.DateTimeField(_("served at"))
-    receipt = models.CharField(_("receipt"), max_length=300, blank=True,
-                               help_text=_("The signed receipt, the postal tracking number, or the portal delivery."))
-    consent = models.ForeignKey(ServiceConsent, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+")
+    receipt = models.CharField(
+        _("receipt"),
+        max_length=300,
+        blank=True,
+        help_text=_("The signed receipt, the postal tracking number, or the portal delivery."),
+    )
+    consent = models.ForeignKey(
+        ServiceConsent, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

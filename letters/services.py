@@ -19,7 +19,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.dispatch import Signal
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from credit.models import CreditRecord, Department, Person, RuleSet
@@ -56,7 +56,7 @@ def new_verification_code() -> str:
 
 def normalize_code(code: str) -> str:
     cleaned = "".join(ch for ch in code.upper() if ch.isalnum())
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    return cleaned.translate(str.maketrans("OIL", "011"))
 
 
 def display_code(code: str) -> str:
@@ -105,8 +105,13 @@ def issue_letter(
     if kind not in LetterKind.values:
         raise ValueError(f"Unknown letter kind {kind!r}")
     revision = supersedes.revision + 1 if supersedes is not None else 1
-    key = {"content_type": ContentType.objects.get_for_model(subject), "object_id": subject.pk, "kind": kind,
-           "decision": decision, "revision": revision}
+    key = {
+        "content_type": ContentType.objects.get_for_model(subject),
+        "object_id": subject.pk,
+        "kind": kind,
+        "decision": decision,
+        "revision": revision,
+    }
     existing = Letter.objects.filter(**key).first()
     if existing is not None:
         return existing
@@ -127,12 +132,19 @@ def issue_letter(
                 verification_code=code,
                 supersedes=supersedes,
                 context={
-                    "letter": {"reference_number": number, "kind": kind, "case_number": case_number,
-                               "issued_on": today.isoformat(), "verification_code": display_code(code),
-                               "verify_url": verify_url(code)},
+                    "letter": {
+                        "reference_number": number,
+                        "kind": kind,
+                        "case_number": case_number,
+                        "issued_on": today.isoformat(),
+                        "verification_code": display_code(code),
+                        "verify_url": verify_url(code),
+                    },
                     "department": {"name": department.name},
                     "person": {"name": person.name, "id_type": person.id_type, "id_masked": person.id_masked},
-                    **({"record": content.record_facts(subject)} if isinstance(subject, CreditRecord) else {}),
+                    **(
+                        {"record": content.record_facts(subject)} if isinstance(subject, CreditRecord) else {}
+                    ),
                     "decision": {"outcome": decision, "summary": decision_summary, "reasons": reasons or []},
                     "basis": basis,
                     "remedies": content.remedies(ruleset) if ruleset is not None else None,
@@ -151,8 +163,11 @@ def issue_letter(
 def issue_repair_notice(record: CreditRecord) -> Letter:
     """信用修复告知书, served with the record's registration ("两书同达")."""
     tier_rule = record.ruleset.tier_rule(record.tier)
-    channel = _("the %(city)s credit website or the public credit platform's service window") % {
-        "city": record.department.city}
+    # The signed letter is Chinese whatever the language of the request that decided it.
+    with translation.override("zh-hans"):
+        channel = _("the %(city)s credit website or the public credit platform's service window") % {
+            "city": record.department.city
+        }
     return issue_letter(
         subject=record,
         kind=LetterKind.REPAIR_NOTICE,
@@ -186,8 +201,14 @@ def generate(letter_id: int) -> Generated:
         raise RuntimeError(f"{letter.department} has no signing identity; configure one in the admin")
     pdf = render_pdf(letter.context, kind=letter.kind, language="zh-hans")
     title = LetterKind(letter.kind).label
-    signed = sign_pdf(pdf, identity=identity, box=SEAL_BOX, reason=f"{title} {letter.reference_number}",
-                      location=letter.department.city, timestamper=configured_timestamper())
+    signed = sign_pdf(
+        pdf,
+        identity=identity,
+        box=SEAL_BOX,
+        reason=f"{title} {letter.reference_number}",
+        location=letter.department.city,
+        timestamper=configured_timestamper(),
+    )
     digest = hashlib.sha256(signed.data).hexdigest()
     relative = f"letters/{letter.year}/{letter.pk:08d}-{digest[:16]}.pdf"
     path = Path(settings.MEDIA_ROOT) / relative
@@ -199,7 +220,10 @@ def generate(letter_id: int) -> Generated:
                 path.unlink(missing_ok=True)
             return Generated(locked, False)
         Letter.objects.filter(pk=letter_id).update(
-            file=relative, sha256=digest, signer_subject=signed.signer_subject[:300], timestamped=signed.timestamped
+            file=relative,
+            sha256=digest,
+            signer_subject=signed.signer_subject[:300],
+            timestamped=signed.timestamped,
         )
         issued = perform_transition(locked, "issue", actor=SYSTEM)
         assert isinstance(issued, Letter)
@@ -209,8 +233,13 @@ def generate(letter_id: int) -> Generated:
                 perform_transition(previous, "supersede", actor=SYSTEM, reason=issued.reference_number)
         consent = consent_in_force(issued.person)
         if consent is not None:
-            ServiceRecord.objects.create(letter=issued, method=ServiceMethod.ELECTRONIC, served_at=issued.issued_at,
-                                         receipt=_("delivered to the applicant portal"), consent=consent)
+            ServiceRecord.objects.create(
+                letter=issued,
+                method=ServiceMethod.ELECTRONIC,
+                served_at=issued.issued_at,
+                receipt=_("delivered to the applicant portal"),
+                consent=consent,
+            )
         transaction.on_commit(partial(letter_issued.send, sender=Letter, letter=issued))
     return Generated(issued, True)
 
@@ -231,7 +260,9 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def record_failure(letter_id: int, error: BaseException) -> None:
-    Letter.objects.filter(pk=letter_id).update(attempts=models.F("attempts") + 1, last_error=repr(error)[:2000])
+    Letter.objects.filter(pk=letter_id).update(
+        attempts=models.F("attempts") + 1, last_error=repr(error)[:2000]
+    )
 
 
 def correct_letter(letter: Letter, *, actor: Any, reason: str, changes: dict[str, Any]) -> Letter:
@@ -243,9 +274,11 @@ def correct_letter(letter: Letter, *, actor: Any, reason: str, changes: dict[str
     if not reason.strip():
         raise ValidationError(_("A correction needs a reason."), code="reason_required")
     ctx = letter.context
+    subject = letter.subject
+    assert subject is not None, "a letter's subject is kept for as long as the letter"
     with transaction.atomic():
         return issue_letter(
-            subject=letter.subject,
+            subject=subject,
             kind=letter.kind,
             decision=letter.decision,
             person=letter.person,
@@ -261,7 +294,9 @@ def correct_letter(letter: Letter, *, actor: Any, reason: str, changes: dict[str
 
 
 def consent_in_force(person: Person) -> ServiceConsent | None:
-    return ServiceConsent.objects.filter(person=person, withdrawn_at__isnull=True).order_by("-given_at").first()
+    return (
+        ServiceConsent.objects.filter(person=person, withdrawn_at__isnull=True).order_by("-given_at").first()
+    )
 
 
 def give_consent(*, person: Person, actor: Any, channel: str = "portal") -> ServiceConsent:
@@ -279,10 +314,14 @@ def withdraw_consent(*, person: Person, actor: Any) -> int:
     acts_for = person.pk in set(persons_acted_for(actor))
     if not (acts_for or may(actor, "credit.verify_identity")):
         raise Forbidden(_("Only the person, their agent or intake can withdraw this consent."))
-    return ServiceConsent.objects.filter(person=person, withdrawn_at__isnull=True).update(withdrawn_at=timezone.now())
+    return ServiceConsent.objects.filter(person=person, withdrawn_at__isnull=True).update(
+        withdrawn_at=timezone.now()
+    )
 
 
-def record_service(*, letter: Letter, method: str, served_at: datetime, receipt: str, actor: Any) -> ServiceRecord:
+def record_service(
+    *, letter: Letter, method: str, served_at: datetime, receipt: str, actor: Any
+) -> ServiceRecord:
     """Record how a letter was served. Electronic service needs the person's consent in force."""
     if not (may(actor, "letters.record_service") and in_scope(actor, letter.department_id)):
         raise Forbidden(_("You may not record the service of this letter."))
@@ -300,10 +339,17 @@ def record_service(*, letter: Letter, method: str, served_at: datetime, receipt:
         if consent is None:
             raise ValidationError(_("The person has not consented to electronic service."), code="no_consent")
     elif not receipt.strip():
-        raise ValidationError(_("Give the receipt: who signed for it, or the postal tracking number."),
-                              code="receipt_required")
-    return ServiceRecord.objects.create(letter=letter, method=method, served_at=served_at, receipt=receipt.strip(),
-                                        consent=consent, recorded_by=actor)
+        raise ValidationError(
+            _("Give the receipt: who signed for it, or the postal tracking number."), code="receipt_required"
+        )
+    return ServiceRecord.objects.create(
+        letter=letter,
+        method=method,
+        served_at=served_at,
+        receipt=receipt.strip(),
+        consent=consent,
+        recorded_by=actor,
+    )
 
 
 class Verdict(models.TextChoices):
@@ -313,8 +359,11 @@ class Verdict(models.TextChoices):
     UNKNOWN = "unknown", _("Unknown: no such letter was issued")
 
 
-_VERDICTS = {LetterState.ISSUED: Verdict.AUTHENTIC, LetterState.SUPERSEDED: Verdict.SUPERSEDED,
-             LetterState.REVOKED: Verdict.REVOKED}
+_VERDICTS = {
+    LetterState.ISSUED: Verdict.AUTHENTIC,
+    LetterState.SUPERSEDED: Verdict.SUPERSEDED,
+    LetterState.REVOKED: Verdict.REVOKED,
+}
 
 
 @dataclass(frozen=True)
@@ -329,8 +378,14 @@ class Verification:
     sha256: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {"verdict": self.verdict, "kind": self.kind, "department": self.department,
-                "reference_number": self.reference_number, "issued_on": self.issued_on, "sha256": self.sha256}
+        return {
+            "verdict": self.verdict,
+            "kind": self.kind,
+            "department": self.department,
+            "reference_number": self.reference_number,
+            "issued_on": self.issued_on,
+            "sha256": self.sha256,
+        }
 
 
 def _verification(letter: Letter | None) -> Verification:
@@ -350,7 +405,9 @@ def verify_code(code: str) -> Verification:
     normalized = normalize_code(code)
     if len(normalized) != _CODE_LENGTH:
         return Verification(Verdict.UNKNOWN)
-    return _verification(Letter.objects.select_related("department").filter(verification_code=normalized).first())
+    return _verification(
+        Letter.objects.select_related("department").filter(verification_code=normalized).first()
+    )
 
 
 def verify_file(data: bytes) -> Verification:

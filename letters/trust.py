@@ -19,6 +19,8 @@ def _load(paths: tuple[str, ...]) -> tuple[x509.Certificate, ...]:
         if not Path(path).exists():  # the development CA before `make run` made it
             continue
         data = Path(path).read_bytes()
-        for _type, _headers, der in pem.unarmor(data, multiple=True) if pem.detect(data) else [("", {}, data)]:
+        for _type, _headers, der in (
+            pem.unarmor(data, multiple=True) if pem.detect(data) else [("", {}, data)]
+        ):
             certs.append(x509.Certificate.load(der))
     return tuple(certs)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Debian packages the letters need: CJK fonts, HarfBuzz subsetting (without it a Chinese PDF takes ~11 s
-# instead of ~0.2 s), poppler (pdftotext/pdftoppm) and Pango. Installed when root, else the command is printed.
+# Debian packages the letters need: CJK fonts (Noto CJK, and HanaMin for rare characters such as 𠀀 in
+# names), HarfBuzz subsetting (without it a Chinese PDF takes ~11 s instead of ~0.2 s), poppler (pdftotext,
+# pdfsig, pdftoppm) and Pango. Installed when root, else the exact apt command is printed.
 set -u
-packages=(fonts-noto-cjk libharfbuzz-subset0 poppler-utils libpango-1.0-0 libpangoft2-1.0-0)
+packages=(fonts-noto-cjk fonts-hanazono libharfbuzz-subset0 poppler-utils libpango-1.0-0 libpangoft2-1.0-0)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,4 +1,4 @@
-"""/api/v1/letters/ and /api/v1/consents/: scoped like records; public verification reveals nothing personal."""
+"""/api/v1/letters/ and /api/v1/consents/: scoped like records; verification reveals nothing personal."""
 
 from __future__ import annotations
 

@@ -12,8 +12,9 @@ from letters.trust import trust_roots
 
 class Command(BaseCommand):
     help = (
-        "Check a letter's signature and its SHA-256 against the archive. Exit 0: authentic; 1: the signature "
-        "is broken or absent (tampered); 2: not in the archive (unknown); 3: authentic but superseded or revoked."
+        "Check a letter's signature and its SHA-256 against the archive. Exit 0: authentic; 1: the "
+        "signature is broken, absent or untrusted (tampered); 2: not in the archive (unknown); "
+        "3: authentic but superseded or revoked."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -27,16 +28,22 @@ class Command(BaseCommand):
             raise CommandError(f"cannot read {path}: {exc.strerror}", returncode=2) from exc
         report = validate_signed_pdf(data, trust_roots=trust_roots())
         verification = verify_file(data)
-        self.stdout.write(f"signature: signed={report.signed} intact={report.intact} valid={report.valid} "
-                          f"trusted={report.trusted} covers_whole_file={report.covers_whole_file}")
+        self.stdout.write(
+            f"signature: signed={report.signed} intact={report.intact} valid={report.valid} "
+            f"trusted={report.trusted} covers_whole_file={report.covers_whole_file}"
+        )
         self.stdout.write(f"signer: {report.signer_subject}")
-        self.stdout.write(f"archive: {verification.verdict} {verification.reference_number} {verification.sha256}")
+        self.stdout.write(
+            f"archive: {verification.verdict} {verification.reference_number} {verification.sha256}"
+        )
         if not (report.signed and report.intact and report.valid and report.covers_whole_file):
-            raise CommandError("the signature does not verify: the file is not the letter that was signed",
-                               returncode=1)
+            raise CommandError(
+                "the signature does not verify: the file is not the letter that was signed", returncode=1
+            )
         if not report.trusted:
-            raise CommandError("the signer's certificate is not issued by a trusted CA (LETTERS_TRUST_ROOTS)",
-                               returncode=1)
+            raise CommandError(
+                "the signer's certificate is not issued by a trusted CA (LETTERS_TRUST_ROOTS)", returncode=1
+            )
         if verification.verdict == Verdict.UNKNOWN:
             raise CommandError("no letter with this content was issued", returncode=2)
         if verification.verdict != Verdict.AUTHENTIC:

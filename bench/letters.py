@@ -1,0 +1,170 @@
+"""Letters benchmark: median ms per render, per signature and per letter end to end, and letters per second
+with 1 and 2 worker processes. Run with `make bench` (or `.venv/bin/python bench/letters.py --n 20`).
+
+It needs no database: it renders the 信用修复告知书 from a fixed content and signs it with a development
+certificate made in a temporary directory. Figures and their meaning: docs/performance.md."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="bench-letters-"))
+
+import django  # noqa: E402
+
+django.setup()
+
+from credit.models import Department  # noqa: E402
+from letters.models import SigningIdentity  # noqa: E402
+from letters.pki import DEV_PASSPHRASE, DEV_PASSPHRASE_ENV, create_dev_pki  # noqa: E402
+from letters.rendering import SEAL_BOX, harfbuzz_subset_available, render_pdf  # noqa: E402
+from letters.signing import sign_pdf  # noqa: E402
+
+TARGET_MS = 400.0
+CONTEXT: dict[str, Any] = {
+    "letter": {
+        "reference_number": "示市监信〔2026〕15号",
+        "kind": "repair_notice",
+        "case_number": "CR202600000042",
+        "issued_on": "2026-11-23",
+        "verification_code": "K7QM-3XDA-9PRT",
+        "verify_url": "http://127.0.0.1:8000/verify/K7QM3XDA9PRT/",
+    },
+    "department": {"name": "示范市市场监督管理局"},
+    "person": {"name": "张伟", "id_type": "resident_id", "id_masked": "3702**********0021"},
+    "record": {
+        "number": "CR202600000042",
+        "record_type": "admin_penalty",
+        "domain": "food_drug",
+        "decision_number": "示市监罚〔2026〕7号",
+        "decision_date": "2026-05-31",
+        "tier": "general",
+        "repair_from": "2026-09-01",
+        "display_until": "2027-05-31",
+        "facts": "未按规定公示食品经营许可信息。",
+        "ruleset": "信用修复管理办法",
+        "under_objection": False,
+        "penalties": [{"kind": "fine", "tier": "general", "amount": "5000.00", "term": None}],
+    },
+    "decision": {"outcome": "registered", "summary": "", "reasons": []},
+    "basis": ["国家发展改革委令第36号《信用修复管理办法》第八条、第十条"],
+    "remedies": {
+        "reconsideration_days": 60,
+        "reconsideration_basis": "行政复议法第二十条",
+        "litigation_months": 6,
+        "litigation_basis": "行政诉讼法第四十六条",
+        "litigation_days": 15,
+        "litigation_days_basis": "行政诉讼法第四十五条",
+    },
+    "details": {
+        "objection_channel": "示范市信用网“信用异议”栏目",
+        "repair_channel": "示范市信用网“信用修复”栏目",
+    },
+}
+
+
+def _identity() -> SigningIdentity:
+    department = Department(
+        code="market", name="示范市市场监督管理局", city="示范市", kind=Department.Kind.DECIDING
+    )
+    pki = create_dev_pki(Path(os.environ["VAR_DIR"]) / "dev-pki", [department], passphrase=DEV_PASSPHRASE)
+    os.environ[DEV_PASSPHRASE_ENV] = DEV_PASSPHRASE.decode()
+    files = pki.departments["market"]
+    return SigningIdentity(
+        pkcs12_path=str(files.pkcs12),
+        passphrase_env=DEV_PASSPHRASE_ENV,
+        seal_image_path=str(files.seal),
+        signer_text=department.name,
+        development_only=True,
+    )
+
+
+def _one_letter(identity: SigningIdentity, directory: Path, index: int) -> None:
+    pdf = render_pdf(CONTEXT, kind="repair_notice")
+    signed = sign_pdf(pdf, identity=identity, box=SEAL_BOX, reason="bench", location="示范市")
+    digest = hashlib.sha256(signed.data).hexdigest()
+    path = directory / f"{index}-{digest[:12]}.pdf"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(signed.data)
+    os.replace(tmp, path)
+
+
+def _median_ms(fn: Any, n: int) -> float:
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def _worker(args: tuple[int, int]) -> float:
+    worker, count = args
+    identity = _identity()
+    directory = Path(tempfile.mkdtemp(prefix=f"bench-w{worker}-"))
+    _one_letter(identity, directory, -1)  # warm: fonts, keys, templates
+    start = time.perf_counter()
+    for i in range(count):
+        _one_letter(identity, directory, i)
+    return time.perf_counter() - start
+
+
+def _throughput(workers: int, per_worker: int) -> float:
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers) as pool:
+        start = time.perf_counter()
+        durations = pool.map(_worker, [(w, per_worker) for w in range(workers)])
+        wall = time.perf_counter() - start
+    # Letters per second of the steady state: every worker's letters over the slowest worker's time.
+    return workers * per_worker / max(durations) if durations else workers * per_worker / wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=20, help="repetitions per measurement")
+    args = parser.parse_args()
+    identity = _identity()
+    directory = Path(tempfile.mkdtemp(prefix="bench-letters-out-"))
+    pdf = render_pdf(CONTEXT, kind="repair_notice")
+    sign_pdf(pdf, identity=identity, box=SEAL_BOX, reason="warm", location="示范市")  # keys, stamp font
+
+    render_ms = _median_ms(lambda: render_pdf(CONTEXT, kind="repair_notice"), args.n)
+    sign_ms = _median_ms(
+        lambda: sign_pdf(pdf, identity=identity, box=SEAL_BOX, reason="b", location="示范市"), args.n
+    )
+    counter = iter(range(10**6))
+    letter_ms = _median_ms(lambda: _one_letter(identity, directory, next(counter)), args.n)
+    one = _throughput(1, args.n)
+    two = _throughput(2, args.n)
+    cores = os.cpu_count() or 1
+
+    print(
+        f"libharfbuzz-subset: {'yes' if harfbuzz_subset_available() else 'NO (expect ~50x slower renders)'}"
+    )
+    print(f"cores: {cores}; repetitions: {args.n}")
+    print(f"{'measure':<36}{'value':>12}")
+    print(f"{'render, median ms':<36}{render_ms:>12.1f}")
+    print(f"{'sign (PAdES B-B, visible seal), ms':<36}{sign_ms:>12.1f}")
+    print(f"{'letter end to end, median ms':<36}{letter_ms:>12.1f}")
+    print(f"{'letters/s, 1 worker':<36}{one:>12.2f}")
+    print(f"{'letters/s, 2 workers':<36}{two:>12.2f}")
+    print(f"{'ratio end to end / 400 ms target':<36}{letter_ms / TARGET_MS:>12.2f}")
+    print(f"{'ratio 2 workers / 1 worker':<36}{two / one:>12.2f}")
+    size_kb = len(sign_pdf(pdf, identity=identity, box=SEAL_BOX, reason="b", location="x").data) / 1024
+    print(f"{'signed letter size, KB':<36}{size_kb:>12.0f}")
+
+
+if __name__ == "__main__":
+    main()
