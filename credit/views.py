@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import cast
 
+from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from credit.models.people import Role, User
-from credit.selectors import is_staff_member, records_for
+from credit.selectors import is_staff_member, records_for, scoped
 
 
 @login_required
@@ -20,6 +21,12 @@ def home(request: HttpRequest) -> HttpResponse:
         # An applicant's own records need no purpose and are not access-logged; staff open records
         # through the API or the workspace with a stated purpose.
         context["records"] = records_for(user).order_by("-decision_date")[:50]
+        if apps.is_installed("letters"):
+            from letters.models import Letter
+
+            context["letters"] = scoped(user, Letter.objects.select_related("department")).order_by(
+                "-created_at"
+            )[:50]
     return render(request, "credit/home.html", context)
 
 

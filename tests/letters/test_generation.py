@@ -241,3 +241,11 @@ class TestDownloads:
         assert api.get(f"/api/v1/letters/{letter.pk}/pdf/").status_code == 400  # no purpose
         assert api.get(f"/api/v1/letters/{letter.pk}/pdf/", {"purpose": "enquiry"}).status_code == 200
         assert AccessLog.objects.get().action == "export"
+
+
+def test_the_applicants_home_page_lists_their_letters(personas: Personas, letter: Letter, client) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(personas.applicant)
+    page = client.get("/").content.decode()
+    assert letter.reference_number in page and f"/api/v1/letters/{letter.pk}/pdf/" in page
+    client.force_login(personas.other_applicant)
+    assert letter.reference_number not in client.get("/").content.decode()
