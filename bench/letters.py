@@ -30,49 +30,11 @@ from credit.models import Department  # noqa: E402
 from letters.models import SigningIdentity  # noqa: E402
 from letters.pki import DEV_PASSPHRASE, DEV_PASSPHRASE_ENV, create_dev_pki  # noqa: E402
 from letters.rendering import SEAL_BOX, harfbuzz_subset_available, render_pdf  # noqa: E402
+from letters.samples import SAMPLE_CONTEXT  # noqa: E402
 from letters.signing import sign_pdf  # noqa: E402
 
 TARGET_MS = 400.0
-CONTEXT: dict[str, Any] = {
-    "letter": {
-        "reference_number": "示市监信〔2026〕15号",
-        "kind": "repair_notice",
-        "case_number": "CR202600000042",
-        "issued_on": "2026-11-23",
-        "verification_code": "K7QM-3XDA-9PRT",
-        "verify_url": "http://127.0.0.1:8000/verify/K7QM3XDA9PRT/",
-    },
-    "department": {"name": "示范市市场监督管理局"},
-    "person": {"name": "张伟", "id_type": "resident_id", "id_masked": "3702**********0021"},
-    "record": {
-        "number": "CR202600000042",
-        "record_type": "admin_penalty",
-        "domain": "food_drug",
-        "decision_number": "示市监罚〔2026〕7号",
-        "decision_date": "2026-05-31",
-        "tier": "general",
-        "repair_from": "2026-09-01",
-        "display_until": "2027-05-31",
-        "facts": "未按规定公示食品经营许可信息。",
-        "ruleset": "信用修复管理办法",
-        "under_objection": False,
-        "penalties": [{"kind": "fine", "tier": "general", "amount": "5000.00", "term": None}],
-    },
-    "decision": {"outcome": "registered", "summary": "", "reasons": []},
-    "basis": ["国家发展改革委令第36号《信用修复管理办法》第八条、第十条"],
-    "remedies": {
-        "reconsideration_days": 60,
-        "reconsideration_basis": "行政复议法第二十条",
-        "litigation_months": 6,
-        "litigation_basis": "行政诉讼法第四十六条",
-        "litigation_days": 15,
-        "litigation_days_basis": "行政诉讼法第四十五条",
-    },
-    "details": {
-        "objection_channel": "示范市信用网“信用异议”栏目",
-        "repair_channel": "示范市信用网“信用修复”栏目",
-    },
-}
+CONTEXT = SAMPLE_CONTEXT
 
 
 def _identity() -> SigningIdentity:

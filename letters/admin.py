@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
+
+from credit.admin import ReadOnlyAdmin
 
 from .models import Letter, LetterSequence, ServiceConsent, ServiceRecord, SigningIdentity
 
@@ -13,19 +12,8 @@ class SigningIdentityAdmin(admin.ModelAdmin):
     list_display = ["department", "signer_text", "development_only"]
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Letter)
-class LetterAdmin(_ReadOnly):
+class LetterAdmin(ReadOnlyAdmin):
     """Letters are immutable; the admin shows their state and the last generation error, nothing personal."""
 
     list_display = ["reference_number", "kind", "department", "state", "issued_at", "attempts"]
@@ -48,15 +36,15 @@ class LetterAdmin(_ReadOnly):
 
 
 @admin.register(LetterSequence)
-class LetterSequenceAdmin(_ReadOnly):
+class LetterSequenceAdmin(ReadOnlyAdmin):
     list_display = ["department", "year", "last_number"]
 
 
 @admin.register(ServiceRecord)
-class ServiceRecordAdmin(_ReadOnly):
+class ServiceRecordAdmin(ReadOnlyAdmin):
     list_display = ["letter", "method", "served_at", "recorded_by"]
 
 
 @admin.register(ServiceConsent)
-class ServiceConsentAdmin(_ReadOnly):
+class ServiceConsentAdmin(ReadOnlyAdmin):
     list_display = ["person_id", "given_at", "withdrawn_at", "channel"]

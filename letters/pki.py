@@ -11,8 +11,6 @@ every start and a letter signed yesterday still validates against the same CA to
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +28,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 if TYPE_CHECKING:
     from credit.models import Department
+from letters.files import write_atomically
 
 CA_COMMON_NAME = "DEVELOPMENT ONLY test CA 开发测试 不具法律效力"
 DEV_ORGANISATION = "credit-repair development"
@@ -305,15 +304,7 @@ def _attribute(name: x509.Name, oid: x509.ObjectIdentifier) -> str:
 
 def _write(path: Path, data: bytes, *, secret: bool = False) -> None:
     # Atomic, so that a web process and a worker starting together never read half a key.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o600 if secret else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, data, mode=0o600 if secret else 0o644)
 
 
 # The seal ------------------------------------------------------------------------------------------------

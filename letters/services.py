@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -28,6 +26,7 @@ from credit.roles import in_scope, may
 from credit.services.transitions import Forbidden, System, WrongState, perform_transition
 
 from . import content
+from .files import write_atomically
 from .models import (
     Letter,
     LetterKind,
@@ -245,18 +244,7 @@ def generate(letter_id: int) -> Generated:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside the target and rename it: a reader never sees half a letter."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pdf")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, data)
 
 
 def record_failure(letter_id: int, error: BaseException) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import string
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,11 +42,11 @@ from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from .files import write_atomically
 from .pki import DEV_PASSPHRASE, DevPki
 
 if TYPE_CHECKING:
     from .models import SigningIdentity
-
 
 # A CA certificate to trust: loaded already (cryptography or asn1crypto), or a PEM/DER file.
 TrustRoot: TypeAlias = x509.Certificate | asn1_x509.Certificate | Path | str
@@ -204,17 +203,10 @@ def _stamp_font(characters: frozenset[str], directory: Path) -> Path:
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=[ord(char) for char in ordered])
     subsetter.subset(face)
-    directory.mkdir(parents=True, exist_ok=True)
     # Atomic: another worker may be cutting the same font at the same moment; both write the same bytes.
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            face.save(handle)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = BytesIO()
+    face.save(buffer)
+    write_atomically(path, buffer.getvalue())
     return path
 
 

@@ -86,3 +86,18 @@ def make_record(
         decision_date=decision_date,
         penalties=penalties or [PenaltyInput(kind="fine", tier=t) for t in tiers],
     )
+
+
+def dev_signing_identity(department: Department, files: Any) -> Any:
+    """A development signing identity for `department` from `letters.pki.create_dev_pki`'s files."""
+    from letters.models import SigningIdentity
+    from letters.pki import DEV_PASSPHRASE_ENV
+
+    return SigningIdentity.objects.create(
+        department=department,
+        pkcs12_path=str(files.pkcs12),
+        passphrase_env=DEV_PASSPHRASE_ENV,
+        seal_image_path=str(files.seal),
+        signer_text=department.name,
+        development_only=True,
+    )

@@ -7,8 +7,8 @@ import pytest
 from pytest_django.fixtures import Settings
 
 from credit.models import Department
-from letters.models import SigningIdentity
 from letters.pki import DEV_PASSPHRASE, DEV_PASSPHRASE_ENV, DevPki, create_dev_pki
+from tests.factories import dev_signing_identity
 
 # The personas' deciding departments, as stand-ins: the PKI is built once per session, outside any test's
 # database (RSA key generation is slow).
@@ -37,13 +37,5 @@ def signing(
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.LETTERS_TRUST_ROOTS = [str(letters_pki.ca_cert)]
     for department in (personas.market, personas.environment):
-        files = letters_pki.departments[department.code]
-        SigningIdentity.objects.create(
-            department=department,
-            pkcs12_path=str(files.pkcs12),
-            passphrase_env=DEV_PASSPHRASE_ENV,
-            seal_image_path=str(files.seal),
-            signer_text=department.name,
-            development_only=True,
-        )
+        dev_signing_identity(department, letters_pki.departments[department.code])
     return letters_pki

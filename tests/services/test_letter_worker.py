@@ -11,10 +11,10 @@ import pytest
 import time_machine
 
 from credit.models import Department
-from letters.models import Letter, LetterKind, LetterState, SigningIdentity
+from letters.models import Letter, LetterKind, LetterState
 from letters.pki import DEV_PASSPHRASE, DEV_PASSPHRASE_ENV, create_dev_pki
 from letters.signing import validate_signed_pdf
-from tests.factories import DepartmentFactory, PersonFactory, make_record
+from tests.factories import DepartmentFactory, PersonFactory, dev_signing_identity, make_record
 
 
 @pytest.fixture
@@ -31,15 +31,7 @@ def test_the_worker_issues_the_notice_once_the_registration_commits(
         tmp_path / "pki", [market], passphrase=DEV_PASSPHRASE, not_before=datetime(2026, 1, 1, tzinfo=UTC)
     )
     department = DepartmentFactory(code="market", name=market.name, letter_prefix="测市监")
-    files = pki.departments["market"]
-    SigningIdentity.objects.create(
-        department=department,
-        pkcs12_path=str(files.pkcs12),
-        passphrase_env=DEV_PASSPHRASE_ENV,
-        seal_image_path=str(files.seal),
-        signer_text=department.name,
-        development_only=True,
-    )
+    dev_signing_identity(department, pki.departments["market"])
     with time_machine.travel("2026-11-23T10:00:00+08:00", tick=False):
         record = make_record(person=PersonFactory(), department=department, decision_date=date(2026, 5, 31))
     letter = Letter.objects.for_object(record).get(kind=LetterKind.REPAIR_NOTICE)
