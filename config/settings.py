@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -122,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "notifications.context_processors.unread",
             ],
         },
     },
@@ -222,6 +224,18 @@ CELERY_BEAT_SCHEDULE = {
     "advance-record-periods": {"task": "credit.tasks.advance_record_periods", "schedule": 3600.0},
     # A letter whose generation message was lost (broker flushed, worker killed) is sent again.
     "retry-pending-letters": {"task": "letters.tasks.retry_pending_letters", "schedule": 600.0},
+    "requeue-stalled-deliveries": {
+        "task": "notifications.tasks.requeue_stalled_deliveries",
+        "schedule": 600.0,
+    },
+    "deadline-reminders": {
+        "task": "notifications.tasks.send_deadline_reminders",
+        "schedule": crontab(hour=7, minute=30),
+    },
+    "daily-digests": {
+        "task": "notifications.tasks.send_daily_digests",
+        "schedule": crontab(hour=8, minute=0),
+    },
 }
 
 # Letters. PUBLIC_BASE_URL is printed in every letter's QR code and verification line, so it must be the
@@ -237,6 +251,26 @@ if not DEBUG and not LETTERS_TRUST_ROOTS:
     raise ImproperlyConfigured("LETTERS_TRUST_ROOTS is required when DEBUG is off (docs/deploy.md)")
 LETTERS_MAX_UPLOAD_BYTES = env_int("LETTERS_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# Notifications. E-mail goes to the console unless EMAIL_BACKEND says otherwise (SMTP in production);
+# SMS goes to the log unless SMS_GATEWAY names another adapter (docs/deploy.md).
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "credit-repair@localhost")
+SMS_GATEWAY = env_str("SMS_GATEWAY", "notifications.gateways.LoggingGateway")
+SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_TOKEN = env_str("SMS_GATEWAY_TOKEN", "")
+NOTIFY_REMINDER_WORKING_DAYS = env_int("NOTIFY_REMINDER_WORKING_DAYS", 2)
 
 LOGGING = {
     "version": 1,

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from letters.urls import api_urlpatterns as letters_api
+from notifications.urls import api_urlpatterns as notifications_api
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -11,6 +12,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("credit.api.urls")),
     path("api/v1/", include(letters_api)),
+    path("api/v1/", include(notifications_api)),
     path("", include("letters.urls")),
+    path("", include("notifications.urls")),
     path("", include("credit.urls")),
 ]

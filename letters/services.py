@@ -41,8 +41,10 @@ from .models import (
 logger = logging.getLogger(__name__)
 SYSTEM = System("system:letters")
 
-# Sent after a letter is issued (its PDF signed and stored): sender=Letter, letter. Notifications (#4).
+# Sent after a letter is issued (its PDF signed and stored): sender=Letter, letter.
 letter_issued = Signal()
+# Sent after staff record a letter's service (in person, by post): sender=ServiceRecord, service.
+letter_served = Signal()
 
 # Crockford's base32 without I, L, O, U: nothing to misread when a code is typed from paper.
 _CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -330,14 +332,17 @@ def record_service(
         raise ValidationError(
             _("Give the receipt: who signed for it, or the postal tracking number."), code="receipt_required"
         )
-    return ServiceRecord.objects.create(
-        letter=letter,
-        method=method,
-        served_at=served_at,
-        receipt=receipt.strip(),
-        consent=consent,
-        recorded_by=actor,
-    )
+    with transaction.atomic():
+        service = ServiceRecord.objects.create(
+            letter=letter,
+            method=method,
+            served_at=served_at,
+            receipt=receipt.strip(),
+            consent=consent,
+            recorded_by=actor,
+        )
+        letter_served.send(sender=ServiceRecord, service=service)
+    return service
 
 
 class Verdict(models.TextChoices):

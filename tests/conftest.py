@@ -4,15 +4,18 @@ officer, reviewer and head of one department, an officer of another, intake, rec
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
+from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
 from credit.models import Department, Person, User
 from credit.models.people import Role
-from tests.factories import DepartmentFactory, PersonFactory, UserFactory, resident_id
+from letters.pki import DEV_PASSPHRASE, DEV_PASSPHRASE_ENV, DevPki, create_dev_pki
+from tests.factories import DepartmentFactory, PersonFactory, UserFactory, dev_signing_identity, resident_id
 
 
 @pytest.fixture(autouse=True)
@@ -95,3 +98,34 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     from django.core.management import call_command
 
     call_command("compile_translations", stdout=StringIO())
+
+
+# The personas' deciding departments, as stand-ins: the PKI is built once per session, outside any test's
+# database (RSA key generation is slow).
+STAND_INS = [
+    Department(code="market", name="市场监督管理局", city="测试市", kind=Department.Kind.DECIDING),
+    Department(code="environment", name="生态环境局", city="测试市", kind=Department.Kind.DECIDING),
+]
+
+
+@pytest.fixture(scope="session")
+def letters_pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
+    return create_dev_pki(
+        tmp_path_factory.mktemp("letters-pki"),
+        STAND_INS,
+        passphrase=DEV_PASSPHRASE,
+        not_before=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+@pytest.fixture
+def signing(
+    personas, letters_pki: DevPki, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):  # type: ignore[no-untyped-def]
+    """Signing identities for the personas' departments, the dev CA trusted, letters stored under tmp."""
+    monkeypatch.setenv(DEV_PASSPHRASE_ENV, DEV_PASSPHRASE.decode())
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.LETTERS_TRUST_ROOTS = [str(letters_pki.ca_cert)]
+    for department in (personas.market, personas.environment):
+        dev_signing_identity(department, letters_pki.departments[department.code])
+    return letters_pki

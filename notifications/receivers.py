@@ -1,0 +1,60 @@
+"""Turn what happened elsewhere into declared events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from credit.flows import deadline_overdue
+from letters.models import LetterKind
+from letters.services import letter_issued, letter_served
+
+from .services import notify
+
+
+@receiver(letter_issued, dispatch_uid="notifications.letter_issued")
+def _letter_issued(sender: Any, letter: Any, **kwargs: Any) -> None:
+    event = "record.registered" if letter.kind == LetterKind.REPAIR_NOTICE else "letter.issued"
+    notify(
+        event,
+        key=f"letter:{letter.pk}",
+        link="/",
+        context={"letter": letter, "person": letter.person, "department": letter.department},
+        case_number=letter.case_number,
+    )
+
+
+@receiver(letter_served, dispatch_uid="notifications.letter_served")
+def _letter_served(sender: Any, service: Any, **kwargs: Any) -> None:
+    letter = service.letter
+    notify(
+        "letter.served",
+        key=f"service:{service.pk}",
+        link="/",
+        context={
+            "letter": letter,
+            "service": service,
+            "person": letter.person,
+            "department": letter.department,
+        },
+        case_number=letter.case_number,
+    )
+
+
+@receiver(deadline_overdue, dispatch_uid="notifications.task_escalated")
+def _task_escalated(sender: Any, deadline: Any, task: Any, **kwargs: Any) -> None:
+    if deadline is None:
+        return
+    subject = deadline.subject
+    notify(
+        "task.escalated",
+        key=f"deadline:{deadline.pk}",
+        context={
+            "deadline": deadline,
+            "subject": subject,
+            "task": task,
+            "department": getattr(subject, "department", None),
+        },
+        case_number=str(getattr(subject, "number", "") or ""),
+    )
