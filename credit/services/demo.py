@@ -106,6 +106,9 @@ def seed_demo(*, today: date | None = None) -> dict[str, int]:
         user, new = User.objects.get_or_create(username=username)
         if new:
             user.set_password(DEMO_PASSWORD)
+            # example.cn: the console e-mail backend of `make run` prints what these users would receive.
+            user.email = f"{username}@example.cn"
+            user.phone = "1380000000" + str(len(persons) + 1) if person_spec else ""
             user.save()
             created["users"] += 1
         user.groups.add(Group.objects.get(name=role))

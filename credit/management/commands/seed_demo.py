@@ -29,6 +29,10 @@ class Command(BaseCommand):
                 f"demo letters: {letters['consents']} consent(s) to electronic service, "
                 f"{letters['notices']} notice(s) added (the worker renders and signs them)"
             )
+        if apps.is_installed("notifications"):
+            from notifications.demo import seed_demo_notifications
+
+            seed_demo_notifications()
         self.stdout.write(f"demo data: {created['users']} user(s) and {created['records']} record(s) created")
         if not options["quiet_logins"]:
             self.stdout.write(
