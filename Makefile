@@ -40,7 +40,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 typecheck: venv
-	$(BIN)/mypy credit config
+	$(BIN)/mypy credit config letters notifications
 
 # No servers: SQLite, eager Celery.
 test: lint typecheck translations

@@ -101,7 +101,7 @@ def seed_demo(*, today: date | None = None) -> dict[str, int]:
         )
         CityOverlay.objects.filter(pk=overlay.pk).update(published_at=timezone.now())
 
-    persons = []
+    persons: list[Person] = []
     for username, role, dept_code, person_spec in USERS:
         user, new = User.objects.get_or_create(username=username)
         if new:
