@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from letters.urls import api_urlpatterns as letters_api
 from notifications.urls import api_urlpatterns as notifications_api
+from repair.urls import api_urlpatterns as repair_api
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("credit.api.urls")),
     path("api/v1/", include(letters_api)),
     path("api/v1/", include(notifications_api)),
+    path("api/v1/", include(repair_api)),
     path("", include("letters.urls")),
     path("", include("notifications.urls")),
     path("", include("credit.urls")),

@@ -40,12 +40,25 @@ _VIEW_STAFF = [
     "credit.view_person",
     "credit.view_deadline",
     "letters.view_letter",
+    "repair.view_repaircase",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.APPLICANT: ["credit.view_creditrecord", "letters.view_letter"],
-    Role.INTAKE: [*_VIEW_STAFF, "credit.flag_record", "credit.verify_identity", "letters.record_service"],
-    Role.OFFICER: [*_VIEW_STAFF, "credit.mask_record", "credit.amend_record", "letters.record_service"],
+    Role.APPLICANT: ["credit.view_creditrecord", "letters.view_letter", "repair.view_repaircase"],
+    Role.INTAKE: [
+        *_VIEW_STAFF,
+        "credit.flag_record",
+        "credit.verify_identity",
+        "letters.record_service",
+        "repair.file_for_applicant",
+    ],
+    Role.OFFICER: [
+        *_VIEW_STAFF,
+        "credit.mask_record",
+        "credit.amend_record",
+        "letters.record_service",
+        "repair.handle_repair",
+    ],
     Role.REVIEWER: [
         *_VIEW_STAFF,
         "credit.repair_record",
@@ -55,8 +68,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "credit.amend_record",
         "credit.flag_record",
         "letters.revoke_letter",
+        "repair.review_repair",
     ],
-    Role.HEAD: [*_VIEW_STAFF, "credit.mask_record"],
+    Role.HEAD: [*_VIEW_STAFF, "credit.mask_record", "repair.approve_extension"],
     Role.RECONSIDERATION: [*_VIEW_STAFF, "credit.revoke_record", "credit.amend_record"],
     Role.AUDITOR: [*_VIEW_STAFF, "credit.view_transitionlog", "credit.view_accesslog"],
 }

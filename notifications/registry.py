@@ -69,10 +69,12 @@ class Event:
     channels: tuple[str, ...] = (Channel.INBOX, Channel.EMAIL)
     # Staff events may be held for a staff member's daily digest; applicants' never are.
     for_staff: bool = False
+    # Events that only say "your case moved on" share the `case.update` templates, titled by `description`.
+    template: str = ""
 
     @property
     def template_dir(self) -> str:
-        return f"notifications/{self.name}"
+        return f"notifications/{self.template or self.name}"
 
 
 EVENTS: dict[str, Event] = {}

@@ -65,6 +65,8 @@ def notify(
     created = []
     for user in recipients.values():
         language = user.preferred_language or settings.LANGUAGE_CODE
+        with translation.override(language):
+            title = str(event.description)
         message = _render(
             event_name,
             language,
@@ -73,6 +75,7 @@ def notify(
                 "recipient": user,
                 "link": absolute(link) if link else "",
                 "case_number": case_number,
+                "event_title": title,
             },
         )
         notification, new = Notification.objects.get_or_create(

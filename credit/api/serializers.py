@@ -145,6 +145,7 @@ class AmendmentSerializer(serializers.Serializer[Any]):
     decision_date = serializers.DateField(required=False)
     facts = serializers.CharField(required=False, allow_blank=True)
     visibility = serializers.ChoiceField(choices=Visibility.choices, required=False)
+    duty_fulfilled_on = serializers.DateField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs:

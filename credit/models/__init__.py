@@ -1,5 +1,6 @@
 from .audit import AccessLog, TransitionLog
 from .deadlines import Deadline
+from .outbox import DownstreamEvent
 from .people import Authorisation, Department, Membership, Person, Role, User
 from .records import CreditRecord, Penalty, RecordAmendment
 from .rules import CityOverlay, DeadlineRule, DomainPeriodRule, RuleSet, TierRule
@@ -16,6 +17,7 @@ __all__ = [
     "DeadlineRule",
     "Department",
     "DomainPeriodRule",
+    "DownstreamEvent",
     "Membership",
     "Penalty",
     "Person",

@@ -236,7 +236,15 @@ def advance_record_periods(*, batch_size: int = 500) -> dict[str, int]:
     return counts
 
 
-AMENDABLE_FIELDS = ("record_type", "domain", "decision_number", "decision_date", "facts", "visibility")
+AMENDABLE_FIELDS = (
+    "record_type",
+    "domain",
+    "decision_number",
+    "decision_date",
+    "facts",
+    "visibility",
+    "duty_fulfilled_on",  # 轻微: proved in a repair case
+)
 
 
 def apply_amendment(record: CreditRecord, *, changes: dict[str, Any], actor: Any, reason: str) -> None:

@@ -1,0 +1,32 @@
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from notifications.models import Channel
+from notifications.registry import Event, applicant, declare, department_queue
+
+ALL = (Channel.INBOX, Channel.EMAIL, Channel.SMS)
+ONLINE = (Channel.INBOX, Channel.EMAIL)
+
+
+def _case(name: str, title: Any, channels: tuple[str, ...] = ALL) -> Event:
+    return declare(Event(name, title, (applicant,), channels, template="case.update"))
+
+
+_case("repair.filed", _("your application was received"), ONLINE)
+_case("repair.accepted", _("your application was accepted"))
+_case("repair.supplement_requested", _("materials are missing: see the notice to supplement"))
+_case("repair.lapsed", _("the application lapsed: the materials were not supplied in time"))
+_case("repair.extended", _("the decision period was extended"))
+_case("repair.interview_scheduled", _("an integrity interview is scheduled"))
+_case("repair.decided", _("a decision was made"))
+declare(
+    Event(
+        "repair.new_application",
+        _("a new repair application is waiting"),
+        (department_queue,),
+        ONLINE,
+        for_staff=True,
+        template="case.update",
+    )
+)
