@@ -250,6 +250,8 @@ LETTERS_TRUST_ROOTS = env_list(
 if not DEBUG and not LETTERS_TRUST_ROOTS:
     raise ImproperlyConfigured("LETTERS_TRUST_ROOTS is required when DEBUG is off (docs/deploy.md)")
 LETTERS_MAX_UPLOAD_BYTES = env_int("LETTERS_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+# Evidence uploads (PDF, JPEG, PNG, HEIC photos); the reverse proxy's body limit must be above it.
+REPAIR_MAX_UPLOAD_BYTES = env_int("REPAIR_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # Notifications. E-mail goes to the console unless EMAIL_BACKEND says otherwise (SMTP in production);
