@@ -20,7 +20,7 @@ from credit.models import CreditRecord
 from credit.selectors import is_staff_member, records_for, scoped
 
 from . import eligibility, services
-from .models import CaseNote, Commitment, Evidence, EvidenceKind, Interview, RepairCase
+from .models import CaseNote, Commitment, Evidence, EvidenceKind, Interview, RepairCase, RepairRevocation
 
 
 # -- transition payloads (named by the transitions' `custom["payload"]`) ---------------------------------
@@ -181,6 +181,11 @@ class NoteInputSerializer(serializers.Serializer[Any]):
     for_applicant = serializers.BooleanField(default=False)
 
 
+class RevocationInputSerializer(serializers.Serializer[Any]):
+    ground = serializers.ChoiceField(choices=RepairRevocation.Ground.choices)
+    facts = serializers.CharField(max_length=5000)
+
+
 @extend_schema(parameters=PURPOSE_PARAMS)
 class RepairViewSet(
     AccessLoggedMixin,
@@ -319,6 +324,17 @@ class RepairViewSet(
         note = services.add_note(case=self.get_object(), actor=request.user, **body.validated_data)
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=RevocationInputSerializer, responses={201: dict})
+    @action(detail=True, methods=["post"])
+    def revocations(self, request: Request, pk: str | None = None) -> Response:
+        """Open the revocation of a granted repair (false materials, untrue commitment, deliberate breach)."""
+        body = RevocationInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        revocation = services.open_revocation(
+            case=self.get_object(), actor=request.user, **body.validated_data
+        )
+        return Response({"id": revocation.pk, "state": revocation.state}, status=status.HTTP_201_CREATED)
+
     @extend_schema(responses={200: CommitmentSerializer(many=True)})
     @action(detail=False, methods=["get"])
     def commitments(self, request: Request) -> Response:
@@ -328,3 +344,44 @@ class RepairViewSet(
             Commitment.objects.filter(case__in=cases).select_related("ruleset", "case").order_by("-signed_at")
         )
         return Response(CommitmentSerializer(commitments[:200], many=True).data)
+
+
+class RevocationSerializer(CaseSerializerMixin, serializers.ModelSerializer[RepairRevocation]):
+    case = serializers.CharField(source="case.number", read_only=True)
+    new_record = serializers.CharField(source="new_record.number", read_only=True, default=None)
+
+    class Meta:
+        model = RepairRevocation
+        fields = [
+            "id",
+            "number",
+            "case",
+            "ground",
+            "facts",
+            "state",
+            "opened_at",
+            "new_record",
+            "allowed_transitions",
+            "deadlines",
+            "timeline",
+        ]
+
+
+@extend_schema(parameters=PURPOSE_PARAMS)
+class RevocationViewSet(
+    AccessLoggedMixin,
+    CaseTransitionsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[RepairRevocation],
+):
+    """Revocations of granted repairs (Order 36 Art. 25): opened by an officer with
+    POST /api/v1/repairs/{id}/revocations/, decided by another legal reviewer (…/transitions/approve/)."""
+
+    serializer_class = RevocationSerializer
+    detail_serializer_class = RevocationSerializer
+
+    def get_queryset(self) -> Any:
+        return scoped(
+            self.request.user, RepairRevocation.objects.select_related("case", "new_record")
+        ).order_by("-id")

@@ -20,6 +20,7 @@ _case("repair.lapsed", _("the application lapsed: the materials were not supplie
 _case("repair.extended", _("the decision period was extended"))
 _case("repair.interview_scheduled", _("an integrity interview is scheduled"))
 _case("repair.decided", _("a decision was made"))
+_case("repair.revoked", _("the credit repair was revoked"))
 declare(
     Event(
         "repair.new_application",

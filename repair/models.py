@@ -461,3 +461,84 @@ class CaseNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} note {self.pk}"
+
+
+class RevocationState(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed, in legal review")
+    APPROVED = "approved", _("Approved: the repair is revoked")
+    REJECTED = "rejected", _("Rejected")
+
+
+def _revocation_reviewer(revocation: Any, user: Any) -> bool:
+    return department_perm("repair.review_repair")(revocation, user) and user.pk != revocation.opened_by_id
+
+
+class RepairRevocation(ConcurrentTransitionMixin, models.Model):
+    """撤销信用修复 (Order 36 Art. 25): false materials, an untrue commitment or a deliberate breach of it."""
+
+    class Ground(models.TextChoices):
+        FALSE_MATERIALS = "false_materials", _("False materials (提供虚假材料)")
+        UNTRUE_COMMITMENT = "untrue_commitment", _("Untrue commitment (信用承诺不实)")
+        BREACH = "breach", _("Deliberate breach of the commitment (故意不履行承诺)")
+
+    case = models.ForeignKey(RepairCase, on_delete=models.PROTECT, related_name="revocations")
+    person = models.ForeignKey("credit.Person", on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey("credit.Department", on_delete=models.PROTECT, related_name="+")
+    ground = models.CharField(_("ground"), max_length=20, choices=Ground.choices)
+    facts = models.TextField(_("facts and evidence"))
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField(default=timezone.now)
+    state = FSMField(
+        _("state"),
+        max_length=10,
+        choices=RevocationState.choices,
+        default=RevocationState.PROPOSED,
+        protected=True,
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    new_record = models.ForeignKey(
+        "credit.CreditRecord",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("the record shown for the revocation"),
+    )
+
+    class Meta:
+        verbose_name = _("repair revocation")
+        verbose_name_plural = _("repair revocations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=models.Q(state="proposed"), name="one_open_revocation_per_case"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} revocation"
+
+    @property
+    def number(self) -> str:
+        return f"{self.case.number}-R{self.pk}"
+
+    @transition(
+        field=state,
+        source=RevocationState.PROPOSED,
+        target=RevocationState.APPROVED,
+        permission=_revocation_reviewer,
+        custom={"label": _("Approve the revocation")},
+    )
+    def approve(self, *, actor: Any = None, **ctx: Any) -> None:
+        self.decided_by = actor
+
+    @transition(
+        field=state,
+        source=RevocationState.PROPOSED,
+        target=RevocationState.REJECTED,
+        permission=_revocation_reviewer,
+        custom={"label": _("Reject the revocation"), "reason_required": True},
+    )
+    def reject(self, *, actor: Any = None, **ctx: Any) -> None:
+        self.decided_by = actor

@@ -498,3 +498,88 @@ def add_note(*, case: RepairCase, actor: Any, text: str, for_applicant: bool) ->
 
 def open_repairs(record: CreditRecord) -> Any:
     return RepairCase.objects.filter(record=record, state__in=OPEN_STATES)
+
+
+# -- revocation (Order 36 Art. 25) -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_revocation(*, case: RepairCase, ground: str, facts: str, actor: Any) -> Any:
+    """An officer opens a revocation of a granted repair; the department's legal reviewer decides."""
+    from .models import RepairRevocation
+
+    if not (may(actor, "repair.handle_repair") and in_scope(actor, case.department_id)):
+        raise Forbidden(_("Only the department's case officers open a revocation."))
+    if case.state != RepairState.REPAIRED:
+        raise WrongState(_("Only a granted repair can be revoked."), state=case.state)
+    if ground not in RepairRevocation.Ground.values or not facts.strip():
+        raise ValidationError(_("Give the ground and the facts of the revocation."), code="ground_required")
+    try:
+        with transaction.atomic():
+            revocation = RepairRevocation.objects.create(
+                case=case,
+                person=case.person,
+                department=case.department,
+                ground=ground,
+                facts=facts.strip(),
+                opened_by=actor,
+            )
+    except IntegrityError as exc:
+        raise ValidationError(
+            _("A revocation of this repair is already in review."), code="open_revocation"
+        ) from exc
+    write_log(revocation, "open", source="", target=revocation.state, actor=actor, reason=ground)
+    return revocation
+
+
+def on_revocation_approved(revocation: Any, actor: Any) -> None:
+    """Undo the repair: the record is back and blocked for 3 years; a new record is shown for 3 years with no
+    early end; the commitment is marked breached; the letter, the outbox and the applicant are told."""
+    from credit.models.records import RecordType
+    from credit.periods import Period
+    from credit.services.records import PenaltyInput, register_record
+
+    case = revocation.case
+    perform_transition(case, "revoke", actor=SYSTEM, reason=revocation.number, via=revocation)
+    record = perform_transition(
+        case.record, "revoke_repair", actor=actor, via=revocation, reason=str(revocation.get_ground_display())
+    )
+    assert isinstance(record, CreditRecord)
+    today = timezone.localdate()
+    years = RuleSet.objects.in_force(today).deadline_rule("repair.revocation_block").value
+    new_record = register_record(
+        person=case.person,
+        record_type=RecordType.OTHER,
+        domain=record.domain,
+        department=case.department,
+        decision_number=f"{case.number}-撤销",
+        decision_date=today,
+        registered_by=actor,
+        never_repairable=True,
+        facts=str(revocation.get_ground_display()),
+        penalties=[PenaltyInput(kind="other", tier="serious", term=Period(years, "years"))],
+    )
+    type(revocation).objects.filter(pk=revocation.pk).update(new_record=new_record)
+    Commitment.objects.filter(case=case, breached_at__isnull=True).update(breached_at=timezone.now())
+    DownstreamEvent.objects.create(
+        kind=DownstreamEvent.Kind.REPAIR_REVOKED,
+        record=record,
+        payload={"record": record.number, "case": case.number, "new_record": new_record.number},
+    )
+    issue_letter(
+        subject=revocation,
+        kind=LetterKind.REPAIR_REVOCATION,
+        decision="revoked",
+        person=case.person,
+        department=case.department,
+        case_number=case.number or "",
+        basis=[RuleSet.objects.in_force(today).deadline_rule("repair.revocation_block").basis],
+        reasons=[revocation.facts],
+        ruleset=RuleSet.objects.in_force(today),
+        details={
+            "application_number": case.number,
+            "repaired_on": timezone.localdate(case.decided_at).isoformat() if case.decided_at else "",
+            "blocked_until": record.repair_blocked_until.isoformat() if record.repair_blocked_until else "",
+        },
+    )
+    _tell(case, "repair.revoked")

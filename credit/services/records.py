@@ -124,6 +124,7 @@ def register_record(
     facts: str = "",
     visibility: str | None = None,
     registered_by: Any = None,
+    never_repairable: bool = False,
 ) -> CreditRecord:
     """Register a record under the rule set in force on its decision date and bring its state up to date.
 
@@ -161,6 +162,8 @@ def register_record(
         registered_by=registered_by,
     )
     _apply_derived(record, derived)
+    if never_repairable:  # e.g. the record shown after a revoked repair: 3 years with no early end (Art. 25)
+        record.repairable = False
     record.full_clean(exclude=["number", "state"])
     record.save()
     # The number is the year and the row id: unique without a counter that concurrent imports contend on.

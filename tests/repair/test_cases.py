@@ -367,3 +367,52 @@ def test_the_flow_has_a_task_for_the_officer(personas: Personas, record: CreditR
     case = file(personas, record)
     task = Task.objects.get(process__artifact_object_id=case["id"], flow_task=RepairFlow.examine)
     assert task.status == STATUS.NEW
+
+
+class TestRevocation:
+    def _repaired(self, personas: Personas, record: CreditRecord) -> dict[str, Any]:
+        case = file(personas, record)
+        step(personas.officer, case["id"], "accept")
+        step(personas.officer, case["id"], "draft_decision", payload={"outcome": "approve"})
+        step(personas.reviewer, case["id"], "approve_decision")
+        return case
+
+    def test_a_revoked_repair_brings_the_record_back_blocked_and_adds_a_three_year_record(
+        self, personas: Personas, record: CreditRecord
+    ) -> None:
+        case = self._repaired(personas, record)
+        opened = client_for(personas.officer).post(
+            f"{URL}{case['id']}/revocations/",
+            {"ground": "false_materials", "facts": "缴款凭证系伪造"},
+            format="json",
+        )
+        assert opened.status_code == 201
+        revocation = opened.data["id"]
+        assert (
+            client_for(personas.officer)
+            .post(f"/api/v1/revocations/{revocation}/transitions/approve/", {}, format="json")
+            .status_code
+            == 403
+        )
+        approved = client_for(personas.reviewer).post(
+            f"/api/v1/revocations/{revocation}/transitions/approve/", {}, format="json"
+        )
+        assert approved.status_code == 200 and approved.data["state"] == "approved"
+        record.refresh_from_db()
+        assert record.state == "repair_eligible" or record.state == "active"
+        assert record.repair_blocked_until == date(2029, 11, 23)
+        assert RepairCase.objects.get(pk=case["id"]).state == "revoked"
+        new = CreditRecord.objects.get(number=approved.data["new_record"])
+        assert (new.display_until, new.repairable) == (date(2029, 11, 23), False)
+        assert Commitment.objects.get(case_id=case["id"]).breached_at is not None
+        assert DownstreamEvent.objects.filter(record=record, kind="record.repair_revoked").exists()
+        assert Letter.objects.filter(kind=LetterKind.REPAIR_REVOCATION).exists()
+        eligibility = client_for(personas.applicant).get(f"{URL}eligibility/", {"record": record.pk}).data
+        assert "blocked_after_revocation" in [r["code"] for r in eligibility["reasons"]]
+
+    def test_only_a_granted_repair_is_revoked(self, personas: Personas, record: CreditRecord) -> None:
+        case = file(personas, record)
+        response = client_for(personas.officer).post(
+            f"{URL}{case['id']}/revocations/", {"ground": "breach", "facts": "x"}, format="json"
+        )
+        assert response.status_code == 409
