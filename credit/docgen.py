@@ -27,7 +27,7 @@ from credit.models.rules import TIER_ORDER, DeadlineUnit, Tier
 from credit.periods import PeriodUnit
 from credit.services.transitions import state_field
 
-__all__ = ["DOCS_COMMAND", "STATE_APPS", "render_rules", "render_states"]
+__all__ = ["DOCS_COMMAND", "STATE_APPS", "render_flows", "render_rules", "render_states"]
 
 DOCS_COMMAND = "python manage.py docs"
 # The project's own apps, in the order their diagrams appear.
@@ -518,4 +518,66 @@ def render_states() -> str:
             lines += ["", "No model has a state field yet."]
         for model, field in models_found:
             lines += ["", *_model_section(model, field)]
+    return "\n".join(lines) + "\n"
+
+
+# -- Flows -----------------------------------------------------------------------------------------------
+
+FLOW_APPS = ("credit", "objections", "repair", "letters", "notifications")
+
+
+def _project_flows() -> list[Any]:
+    from django.utils.module_loading import autodiscover_modules
+    from viewflow.workflow.base import Flow
+    from viewflow.workflow.checks import _all_flow_subclasses
+
+    autodiscover_modules("flows")
+    flows = [f for f in _all_flow_subclasses(Flow) if f.__module__.split(".")[0] in FLOW_APPS]
+    return sorted(flows, key=lambda f: f"{f.__module__}.{f.__name__}")
+
+
+def _node_shape(node: Any) -> str:
+    kind = type(node).__name__
+    label = node.name
+    if kind in ("StartHandle", "StartTimer", "End"):
+        return f'(("{label}"))'
+    if kind == "Switch":
+        return f'{{"{label}"}}'
+    if kind == "TimerBoundary":
+        delay = getattr(node, "_delay", None)
+        deadline = getattr(delay, "deadline_kind", "")
+        text = f"⏱ {deadline}" if deadline else "⏱"
+        text += " (interrupting)" if getattr(node, "_interrupting", True) else ""
+        return f'(["{text}"])'
+    return f'["{label}<br/><small>{kind}</small>"]'
+
+
+def render_flows() -> str:
+    """Mermaid charts of the viewflow flows: nodes, edges, and the deadline each boundary timer waits for."""
+    lines = [
+        "# Flows",
+        "",
+        _generated_line("the viewflow flows in the code"),
+        "",
+        "A flow routes the work (tasks, queues, timers); the case's state machine (docs/states.md) is the "
+        "law. Boundary timers wait for the due moment of the named deadline row (24:00 Asia/Shanghai of "
+        "its due day).",
+    ]
+    for flow_class in _project_flows():
+        lines += ["", f"## {flow_class.__module__}.{flow_class.__name__}", ""]
+        doc = (flow_class.__doc__ or "").strip().splitlines()
+        if doc:
+            lines += [doc[0], ""]
+        lines += ["```mermaid", "flowchart TD"]
+        nodes = sorted(flow_class.instance.nodes(), key=lambda n: n.name)
+        for node in nodes:
+            lines.append(f"    {node.name}{_node_shape(node)}")
+        for node in nodes:
+            for edge in sorted(node._outgoing(), key=lambda e: e.dst.name):
+                arrow = "-.->" if edge.edge_class in ("default",) else "-->"
+                label = {"cond_true": "|case|", "default": "|otherwise|"}.get(edge.edge_class, "")
+                lines.append(f"    {node.name} {arrow}{label} {edge.dst.name}")
+            for boundary in getattr(node, "_boundary_events", []):
+                lines.append(f"    {node.name} -.- {boundary.name}")
+        lines.append("```")
     return "\n".join(lines) + "\n"

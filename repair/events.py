@@ -28,6 +28,6 @@ declare(
         (department_queue,),
         ONLINE,
         for_staff=True,
-        template="case.update",
+        template="case.staff_update",
     )
 )

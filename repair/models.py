@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from credit.roles import department_perm, may, nobody
@@ -424,7 +425,7 @@ class Interview(models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", _("Scheduled")
         HELD = "held", _("Held")
-        MISSED = "missed", _("Missed")
+        MISSED = "missed", pgettext_lazy("interview", "Missed")
         RESCHEDULED = "rescheduled", _("Rescheduled")
 
     case = models.ForeignKey(RepairCase, on_delete=models.PROTECT, related_name="interviews")

@@ -8,12 +8,13 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from credit.docgen import render_rules, render_states
+from credit.docgen import render_flows, render_rules, render_states
 
 # Each generated file and the function that renders it.
 GENERATED: dict[str, Callable[[], str]] = {
     "rules.md": render_rules,
     "states.md": render_states,
+    "flows.md": render_flows,
 }
 _DIFF_LINES = 40
 
