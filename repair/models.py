@@ -280,6 +280,13 @@ class RepairCase(ConcurrentTransitionMixin, models.Model):
         outcome = payload["outcome"]
         if outcome == self.Outcome.APPROVE:
             self.check_repairable()
+            threshold = self.overlay.volunteer_hours_threshold if self.overlay else None
+            if threshold is not None and self.accepted_volunteer_hours() < threshold:
+                raise ValidationError(
+                    _("The city requires %(required)s certified volunteer hours; %(accepted)s are accepted."),
+                    params={"required": threshold, "accepted": self.accepted_volunteer_hours()},
+                    code="volunteer_hours",
+                )
         elif not payload.get("reasons"):
             raise ValidationError(_("A refusal needs its reasons."), code="reasons_required")
         self.draft_outcome = outcome

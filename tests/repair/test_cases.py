@@ -416,3 +416,97 @@ class TestRevocation:
             f"{URL}{case['id']}/revocations/", {"ground": "breach", "facts": "x"}, format="json"
         )
         assert response.status_code == 409
+
+
+class TestLocalModules:
+    @pytest.fixture
+    def hours_overlay(self, personas: Personas) -> CityOverlay:
+        overlay = CityOverlay.objects.create(
+            city=personas.market.city, effective_from=date(2026, 1, 1), volunteer_hours_threshold=20
+        )
+        CityOverlay.objects.filter(pk=overlay.pk).update(published_at="2026-01-01T00:00:00+08:00")
+        return overlay
+
+    def _hours(self, personas: Personas, case_id: int, hours: str) -> None:
+        added = client_for(personas.applicant).post(
+            f"{URL}{case_id}/evidence/",
+            {"file": png(), "kind": "volunteer", "hours": hours},
+            format="multipart",
+        )
+        assert added.status_code == 201, added.data
+        client_for(personas.officer).post(
+            f"{URL}{case_id}/evidence/{added.data['id']}/verify/", {"accept": True}, format="json"
+        )
+
+    def test_volunteer_hours_below_the_threshold_block_an_approval(
+        self, personas: Personas, record: CreditRecord, hours_overlay: CityOverlay
+    ) -> None:
+        case = file(personas, record)
+        step(personas.officer, case["id"], "accept")
+        self._hours(personas, case["id"], "12.5")
+        refused = step(personas.officer, case["id"], "draft_decision", payload={"outcome": "approve"})
+        assert refused.status_code == 400
+        detail = client_for(personas.applicant).get(f"{URL}{case['id']}/").data
+        assert detail["volunteer_hours"] == {"accepted": "12.5", "required": "20.0"}
+        self._hours(personas, case["id"], "8")
+        assert (
+            step(personas.officer, case["id"], "draft_decision", payload={"outcome": "approve"}).status_code
+            == 200
+        )
+
+    def test_rejected_evidence_tells_the_applicant_why(
+        self, personas: Personas, record: CreditRecord
+    ) -> None:
+        case = file(personas, record)
+        added = client_for(personas.applicant).post(
+            f"{URL}{case['id']}/evidence/",
+            {"file": png(), "kind": "charity", "amount": "500"},
+            format="multipart",
+        )
+        officer = client_for(personas.officer)
+        no_reason = officer.post(
+            f"{URL}{case['id']}/evidence/{added.data['id']}/verify/", {"accept": False}, format="json"
+        )
+        assert no_reason.status_code == 400
+        officer.post(
+            f"{URL}{case['id']}/evidence/{added.data['id']}/verify/",
+            {"accept": False, "reason": "捐赠票据抬头与申请人不符"},
+            format="json",
+        )
+        seen = client_for(personas.applicant).get(f"{URL}{case['id']}/").data["evidence"][0]
+        assert (seen["status"], seen["rejection_reason"]) == ("rejected", "捐赠票据抬头与申请人不符")
+
+    def test_a_volunteer_certificate_needs_its_hours_and_a_wrong_file_is_refused(
+        self, personas: Personas, record: CreditRecord
+    ) -> None:
+        case = file(personas, record)
+        api = client_for(personas.applicant)
+        assert (
+            api.post(
+                f"{URL}{case['id']}/evidence/", {"file": png(), "kind": "volunteer"}, format="multipart"
+            ).data["code"]
+            == "hours_required"
+        )
+        exe = SimpleUploadedFile("scan.pdf", b"MZ\x90\x00" + b"\x00" * 100, content_type="application/pdf")
+        refused = api.post(
+            f"{URL}{case['id']}/evidence/", {"file": exe, "kind": "performance"}, format="multipart"
+        )
+        assert (refused.status_code, refused.data["code"]) == (400, "type")
+
+
+def test_the_acceptance_clock_runs_across_national_day(
+    personas: Personas, record: CreditRecord, time_machine
+) -> None:  # type: ignore[no-untyped-def]
+    time_machine.move_to("2026-09-29T10:00:00+08:00", tick=False)  # Tuesday, before the holiday
+    case = file(personas, record)
+    accept = Deadline.objects.get(object_id=case["id"], kind="repair.accept")
+    assert accept.due_date == date(2026, 10, 9)  # 30 Sep, then 8 and 9 Oct: 1–7 Oct are rest days
+    time_machine.move_to("2026-10-09T23:59:59+08:00", tick=False)
+    fire_due_timers()
+    assert not Deadline.objects.filter(object_id=case["id"], status="missed").exists()
+    time_machine.move_to("2026-10-10T00:00:01+08:00", tick=False)
+    assert fire_due_timers() == 1  # the acceptance task escalates; the task itself stays with the officer
+    assert (
+        Task.objects.get(process__artifact_object_id=case["id"], flow_task=RepairFlow.examine).status
+        == STATUS.NEW
+    )
