@@ -1,21 +1,28 @@
-"""Filing benchmark: how many repair applications per second the web side files over HTTP, against a floor
-(a bare POST view doing one INSERT) measured in the same run. Run with `make bench` (or
-`.venv/bin/python bench/intake.py --rounds 3 --duration 10`).
+"""Filing benchmark: repair applications filed per second over HTTP (`POST /api/v1/repairs/`), against a
+floor measured in the same run (a bare POST view doing one INSERT). Run with `make bench` (or
+`.venv/bin/python bench/intake.py --rounds 3 --duration 10`). It reports; it asserts nothing.
 
 Everything is set up here: a fresh PostgreSQL database `credit_repair_bench` (dropped and created; left in
 place afterwards for inspection), its migrations, one deciding department, one applicant with a verified
-person, and one eligible credit record for every filing. gunicorn (sync workers) serves `bench.floor`
-(`config.settings` plus `POST /bench/floor/`) with DEBUG off; wrk posts, alternating floor and repair
-rounds after a warm-up, each filing naming the next unused record. Needs PostgreSQL on 127.0.0.1:5432 (user
-postgres, trust), Redis on 127.0.0.1:6379 (database 14 is the broker: letters and notifications are only
-enqueued, nothing consumes them) and /usr/bin/wrk. Figures and their meaning: docs/performance.md.
+person, and one eligible credit record for every filing (a record with an open repair cannot be filed
+again). gunicorn (sync workers) serves `bench.floor` (`config.settings` plus `POST /bench/floor/`) with
+DEBUG off; wrk posts with the applicant's session and CSRF token, floor and repair rounds alternating after
+a warm-up, each filing naming the next unused record.
+
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust), Redis on 127.0.0.1:6379 and /usr/bin/wrk. Redis
+database 14 is the broker: the letters and notifications a filing enqueues after commit are counted and
+flushed, never run (the benchmark measures the web side). Figures and their meaning: docs/performance.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import json
 import os
+import pstats
+import random
 import re
 import secrets
 import socket
@@ -29,9 +36,10 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -45,18 +53,20 @@ BROKER_URL = "redis://127.0.0.1:6379/14"
 WRK = "/usr/bin/wrk"
 FLOOR_PATH = "/bench/floor/"
 REPAIR_PATH = "/api/v1/repairs/"
-TARGET = 1 / 3  # filing a repair: at least a third of the floor
-VIEWFLOW_START = 0.23  # stock viewflow's Flow.start.run() alone (../shared/FINDINGS.md)
-STATEMENT = "已缴清罚款，整改到位，今后守法经营。"
+TARGET = 1 / 3  # filing a repair: at least a third of the floor's requests per second
+VIEWFLOW_START = (
+    0.23  # stock viewflow's Flow.start.run() alone, against the same floor (../shared/FINDINGS.md)
+)
 USERNAME = "bench-applicant"
-# Decided under Order 36 (in force from 2026-04-01), general tier: repair may be applied for 3 months and a
-# day after the decision, so every decision date up to 2026-08-21 is eligible on 2026-11-22.
-FIRST_DECISION = date(2026, 4, 1)
-LAST_DECISION = date(2026, 8, 21)
+STATEMENT = "已缴清罚款，整改到位，今后守法经营。"
+# Records decided under Order 36 (in force from 2026-04-01), general tier: repair may be applied for from 3
+# months and a day after the decision, and they are shown for a year. Decided 100 to 300 days ago (and not
+# before 2026-04-01), every one is eligible today: on 2026-11-22, decisions of 2026-04-01 to 2026-08-14.
+ORDER36_FROM = date(2026, 4, 1)
 
 LUA = r"""
--- bench/intake.py: each request POSTs the JSON body with the next record id of this thread.
--- Thread k of n takes the ids first + k, first + k + n, first + k + 2n, ...
+-- bench/intake.py: every request POSTs the JSON body with the next record id of its thread.
+-- Thread k of n takes first + k, first + k + n, first + k + 2n, ... so no id is sent twice.
 local threads = {}
 
 function setup(thread)
@@ -89,17 +99,20 @@ function response(status, headers, body)
   if status < 200 or status > 299 then
     bad = bad + 1
     if sample == "" then
-      sample = status .. " " .. string.sub(body or "", 1, 300)
+      sample = status .. " " .. string.gsub(string.sub(body or "", 1, 300), '[%c"\\]', " ")
     end
   end
 end
 
 function done(summary, latency, requests)
-  local last, bad_total, sample_any = first - 1, 0, ""
+  -- done() runs in wrk's main Lua state: the threads' globals are read through thread:get().
+  local last, bad_total, sample_any = 0, 0, ""
   for _, thread in ipairs(threads) do
     local k, count = thread:get("tid"), thread:get("n")
+    local start, step = thread:get("first"), thread:get("nthreads")
+    last = math.max(last, start - 1)
     if count > 0 then
-      last = math.max(last, first + k + nthreads * (count - 1))
+      last = math.max(last, start + k + step * (count - 1))
     end
     bad_total = bad_total + thread:get("bad")
     if sample_any == "" then sample_any = thread:get("sample") end
@@ -107,18 +120,19 @@ function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     'BENCH {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "non_2xx": %d, ' ..
-    '"socket_errors": %d, "timeouts": %d, "last_id": %d, "sample": %q}\n',
+    '"socket_errors": %d, "last_id": %d, "sample": "%s"}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), bad_total,
-    e.connect + e.read + e.write, e.timeout, last, sample_any))
+    e.connect + e.read + e.write + e.timeout, last, sample_any))
 end
 """
 
 
-# -- environment and database -------------------------------------------------------------------------------
+# -- environment, database, broker ---------------------------------------------------------------------------
 
 
 def bench_env(var_dir: Path, conn_max_age: int) -> dict[str, str]:
-    """The settings of the run, for the seeding in this process and for gunicorn alike (the ID keys too)."""
+    """The settings of the run: the same for the seeding in this process and for gunicorn (with DEBUG off
+    the ID numbers are encrypted and hashed with these keys, so both sides must share them)."""
     from cryptography.fernet import Fernet
 
     return {
@@ -149,7 +163,7 @@ def recreate_database() -> None:
 
 
 def flush_broker() -> int:
-    """Empty the bench's broker database; how many keys (queues) it held."""
+    """Empty the bench's broker database; returns the number of messages it held."""
     import redis
 
     client = redis.Redis.from_url(BROKER_URL)
@@ -158,7 +172,7 @@ def flush_broker() -> int:
     return queued
 
 
-# -- seeding ---------------------------------------------------------------------------------------------------
+# -- seeding -------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -167,16 +181,19 @@ class Seeded:
     first_id: int
     last_id: int
     registered: int
-    seconds: float
-    statements: dict[str, Any] = field(default_factory=dict)
+    register_seconds: float
+    copy_seconds: float
+
+    @property
+    def count(self) -> int:
+        return self.last_id - self.first_id + 1
 
 
 def seed(*, records: int, registered: int) -> Seeded:
-    """One deciding department, the city's overlay, one applicant with a verified person, and `records`
-    eligible records: the first `registered` through `register_record` (each with its 信用修复告知书), the
-    rest copied from the first with their own decision numbers, dates and periods, in bulk."""
-    from decimal import Decimal
-
+    """One deciding department and its city's overlay, one applicant with a verified person, and `records`
+    eligible records with consecutive ids: the first `registered` through `register_record` (each with its
+    信用修复告知书), the rest copied from the first in bulk with their own decision numbers, dates, periods
+    and record numbers, in the state `register_record` leaves them in (repair_eligible)."""
     from django.contrib.auth.models import Group
     from django.db import connection
     from django.utils import timezone
@@ -186,9 +203,8 @@ def seed(*, records: int, registered: int) -> Seeded:
     from credit.models import CityOverlay, CreditRecord, Department, Penalty, Person, User
     from credit.models.people import Role
     from credit.models.records import Domain, PenaltyKind, RecordState, RecordType
-    from credit.services.records import PenaltyInput, derive_periods, register_record
+    from credit.services.records import DerivedPeriods, PenaltyInput, derive_periods, register_record
 
-    start = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(FLOOR_TABLE_SQL)
     department = Department.objects.create(
@@ -208,23 +224,31 @@ def seed(*, records: int, registered: int) -> Seeded:
     )
     CityOverlay.objects.filter(pk=overlay.pk).update(published_at=timezone.now())
     password = secrets.token_urlsafe(16)
-    user = User.objects.create(username=USERNAME, email="bench@example.cn")
+    user = User.objects.create(username=USERNAME, email="bench-applicant@example.cn")
     user.set_password(password)
     user.save()
     user.groups.add(Group.objects.get(name=Role.APPLICANT))
     first17 = "37020219900307002"
-    person = Person(name="张伟", user=user, verification=Person.Verification.INTAKE, verified_at=timezone.now())
+    person = Person(
+        name="张伟", user=user, verification=Person.Verification.INTAKE, verified_at=timezone.now()
+    )
     person.set_id_number(IdType.RESIDENT, first17 + check_char(first17))
     person.save()
 
-    days = (LAST_DECISION - FIRST_DECISION).days + 1
+    today = timezone.localdate()
+    first_decision = max(ORDER36_FROM, today - timedelta(days=300))
+    days = (today - timedelta(days=100) - first_decision).days + 1
+    if days < 1:
+        raise RuntimeError(f"no Order 36 record decided before {today} is eligible yet")
     penalties = [PenaltyInput(kind=PenaltyKind.FINE, tier="general", amount=Decimal("2000"))]
 
     def decision(i: int) -> tuple[str, date]:
-        return f"示市监罚〔2026〕{10000 + i}号", FIRST_DECISION + timedelta(days=i % days)
+        decided = first_decision + timedelta(days=i % days)
+        return f"示市监罚〔{decided.year}〕{10000 + i}号", decided
 
+    began = time.perf_counter()
     made = []
-    for i in range(min(registered, records)):
+    for i in range(max(1, min(registered, records))):
         number, decided = decision(i)
         made.append(
             register_record(
@@ -235,12 +259,15 @@ def seed(*, records: int, registered: int) -> Seeded:
                 decision_number=number,
                 decision_date=decided,
                 penalties=penalties,
-                facts="基准测试记录。",
+                facts="基准测试记录：罚款已缴清。",
             )
         )
+    register_seconds = time.perf_counter() - began
+
+    began = time.perf_counter()
     template = made[0]
+    periods: dict[date, DerivedPeriods] = {}
     copies = []
-    periods: dict[date, Any] = {}
     for i in range(len(made), records):
         number, decided = decision(i)
         if decided not in periods:
@@ -264,17 +291,16 @@ def seed(*, records: int, registered: int) -> Seeded:
                 repair_from=derived.repair_from,
                 display_until=derived.display_until,
                 repair_needs_duty_fulfilled=derived.needs_duty_fulfilled,
-                # What bring_up_to_date() makes of a record whose minimum period has passed.
-                state=RecordState.REPAIR_ELIGIBLE,
+                state=RecordState.REPAIR_ELIGIBLE,  # what bring_up_to_date() makes of them today
             )
         )
     CreditRecord.objects.bulk_create(copies, batch_size=2000)
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor:  # register_record's numbering: the year and the row id
         cursor.execute(
             "UPDATE credit_creditrecord SET number = 'CR' || to_char(decision_date, 'YYYY') "
             "|| lpad(id::text, 8, '0') WHERE number IS NULL"
         )
-    model_penalties = list(template.penalties.all())
+    template_penalties = list(template.penalties.all())
     Penalty.objects.bulk_create(
         [
             Penalty(
@@ -287,10 +313,11 @@ def seed(*, records: int, registered: int) -> Seeded:
                 description=p.description,
             )
             for record in copies
-            for p in model_penalties
+            for p in template_penalties
         ],
         batch_size=5000,
     )
+    copy_seconds = time.perf_counter() - began
     ids = sorted(CreditRecord.objects.filter(person=person).values_list("pk", flat=True))
     if len(ids) != records or ids[-1] - ids[0] + 1 != records:
         raise RuntimeError(f"expected {records} records with consecutive ids, got {len(ids)}")
@@ -299,52 +326,67 @@ def seed(*, records: int, registered: int) -> Seeded:
         first_id=ids[0],
         last_id=ids[-1],
         registered=len(made),
-        seconds=time.perf_counter() - start,
+        register_seconds=register_seconds,
+        copy_seconds=copy_seconds,
     )
 
 
-def check_sample(seeded: Seeded, size: int = 50) -> None:
-    """`repair.eligibility.check` says eligible for the first and last record and a random sample."""
-    import random
-
+def check_sample(seeded: Seeded, size: int = 50) -> int:
+    """`repair.eligibility.check` must say eligible for the first record, the first copy, the last one and a
+    random sample; returns how many were checked."""
     from credit.models import CreditRecord
     from repair import eligibility
 
     picks = {seeded.first_id, seeded.first_id + seeded.registered, seeded.last_id}
-    picks |= set(random.sample(range(seeded.first_id, seeded.last_id + 1), size))
+    picks |= set(random.sample(range(seeded.first_id, seeded.last_id + 1), min(size, seeded.count)))
     for record in CreditRecord.objects.filter(pk__in=picks).select_related("ruleset", "department"):
         answer = eligibility.check(record)
         if not answer.eligible:
             raise RuntimeError(f"record {record.pk} is not eligible: {answer.as_dict()}")
+    return len(picks)
 
 
-# -- one filing, in this process ---------------------------------------------------------------------------------
+# -- filings in this process: SQL statements and time --------------------------------------------------------
 
 
-def _table(sql: str) -> str:
-    match = re.search(r'(?:FROM|INTO|UPDATE)\s+"([a-z_]+)"', sql)
-    return match.group(1) if match else sql.split()[0].upper()
+@dataclass
+class Statements:
+    total: int
+    savepoints: int  # SAVEPOINT and RELEASE SAVEPOINT
+    kinds: dict[str, int]
+    tables: dict[str, int]
 
 
-def _summary(queries: list[dict[str, Any]]) -> dict[str, Any]:
+def _statements(queries: list[dict[str, Any]]) -> Statements:
     kinds = Counter(q["sql"].split()[0].upper() for q in queries)
-    tables = Counter(_table(q["sql"]) for q in queries if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE")))
-    return {"total": len(queries), "kinds": dict(kinds.most_common()), "tables": dict(tables.most_common())}
+    tables = Counter(
+        match.group(1)
+        for q in queries
+        if (match := re.search(r'(?:FROM|INTO|UPDATE)\s+"([a-z_]+)"', q["sql"])) is not None
+    )
+    return Statements(
+        total=len(queries),
+        savepoints=kinds["SAVEPOINT"] + kinds["RELEASE"],
+        kinds=dict(kinds.most_common()),
+        tables=dict(tables.most_common()),
+    )
 
 
 @dataclass
 class InProcess:
-    service: dict[str, Any]
-    request: dict[str, Any]
+    service: Statements
+    request: Statements
     service_ms: float
     request_ms: float
     sql_share: float
     used: int
+    profile: str
 
 
-def measure_in_process(seeded: Seeded, repetitions: int) -> InProcess:
-    """The SQL of one `file_repair` call and of one whole POST (test client, same middleware), and their
-    median times over `repetitions` filings each. Uses the first records; wrk starts after them."""
+def measure_in_process(seeded: Seeded, repetitions: int, profile: int) -> InProcess:
+    """The SQL statements of one `file_repair` call and of one whole POST (Django's test client, so the same
+    middleware, session and DRF view), each after a first uncounted call, then their median times and the
+    share of a request spent waiting on SQL. Uses the first records; wrk starts after them."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -360,23 +402,36 @@ def measure_in_process(seeded: Seeded, repetitions: int) -> InProcess:
         next_id += 1
         return next_id - 1
 
-    def service_call() -> None:
-        record = CreditRecord.objects.select_related("person", "department", "ruleset").get(pk=take())
-        file_repair(record=record, actor=user, statement=STATEMENT, commitment_accepted=True)
-
     client = Client(SERVER_NAME="127.0.0.1")
     client.force_login(user)
 
-    def request_call() -> None:
+    def service_call(around: Callable[[], AbstractContextManager[Any]] = nullcontext) -> float:
+        """`file_repair` alone, the record read beforehand (the view reads it through `records_for`)."""
+        record = CreditRecord.objects.select_related("person", "department", "ruleset").get(pk=take())
+        with around():
+            began = time.perf_counter()
+            file_repair(record=record, actor=user, statement=STATEMENT, commitment_accepted=True)
+            return time.perf_counter() - began
+
+    def request_call(around: Callable[[], AbstractContextManager[Any]] = nullcontext) -> float:
         body = json.dumps({"record": take(), "statement": STATEMENT, "commitment_accepted": True})
-        response = client.post(REPAIR_PATH, body, content_type="application/json")
+        with around():
+            began = time.perf_counter()
+            response = client.post(REPAIR_PATH, body, content_type="application/json")
+            elapsed = time.perf_counter() - began
         if response.status_code != 201:
             raise RuntimeError(f"in-process filing: {response.status_code} {response.content[:300]!r}")
+        return elapsed
 
-    with CaptureQueriesContext(connection) as service_queries:
-        service_call()
-    with CaptureQueriesContext(connection) as request_queries:
-        request_call()
+    service_call()  # the first call of a process fills caches (content types, permissions)
+    request_call()
+    # Summarised at once: `captured_queries` reads the connection's log lazily, and each request clears it.
+    captured = CaptureQueriesContext(connection)
+    service_call(lambda: captured)
+    service = _statements(captured.captured_queries)
+    captured = CaptureQueriesContext(connection)
+    request_call(lambda: captured)
+    request = _statements(captured.captured_queries)
 
     sql_seconds = 0.0
 
@@ -388,29 +443,37 @@ def measure_in_process(seeded: Seeded, repetitions: int) -> InProcess:
         finally:
             sql_seconds += time.perf_counter() - began
 
-    def median_ms(fn: Callable[[], None]) -> tuple[float, float]:
-        nonlocal sql_seconds
-        times, sql_seconds = [], 0.0
-        with connection.execute_wrapper(timed):
-            for _ in range(repetitions):
-                began = time.perf_counter()
-                fn()
-                times.append(time.perf_counter() - began)
-        return statistics.median(times) * 1000, sql_seconds / sum(times)
+    times = [service_call() for _ in range(repetitions)]
+    service_ms = statistics.median(times) * 1000
+    sql_seconds = 0.0
+    with connection.execute_wrapper(timed):
+        times = [request_call() for _ in range(repetitions)]
+    request_ms = statistics.median(times) * 1000
+    sql_share = sql_seconds / sum(times)
 
-    service_ms, _ = median_ms(service_call)
-    request_ms, sql_share = median_ms(request_call)
+    text = ""
+    if profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(profile):
+            request_call()
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+        stats.print_stats(r"/(credit|repair|letters|notifications|viewflow/workflow)/", 30)
+        text = out.getvalue()
     return InProcess(
-        service=_summary(service_queries.captured_queries),
-        request=_summary(request_queries.captured_queries),
+        service=service,
+        request=request,
         service_ms=service_ms,
         request_ms=request_ms,
         sql_share=sql_share,
         used=next_id - seeded.first_id,
+        profile=text,
     )
 
 
-# -- the server and the client ----------------------------------------------------------------------------------
+# -- the server and the client -------------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -421,6 +484,7 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int, log: Path) -> Iterator[str]:
+    """gunicorn serving `bench.floor`, until the block ends (or fails): stopped by its own process id."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [
@@ -428,18 +492,15 @@ def gunicorn(env: dict[str, str], workers: int, log: Path) -> Iterator[str]:
         "-m",
         "gunicorn",
         "config.wsgi:application",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "sync",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--chdir",
-        str(ROOT),
-        "--error-logfile",
-        str(log),
+        f"--workers={workers}",
+        "--worker-class=sync",
+        f"--bind=127.0.0.1:{port}",
+        f"--chdir={ROOT}",
+        f"--error-logfile={log}",
+        "--no-control-socket",  # gunicorn's default socket in ~/.gunicorn is shared with any other gunicorn
     ]
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    output = log.open("ab")  # the application's own logging goes to stderr
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=output, stderr=output)  # noqa: S603
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -452,7 +513,7 @@ def gunicorn(env: dict[str, str], workers: int, log: Path) -> Iterator[str]:
             except (urllib.error.URLError, ConnectionError):
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not answer in 60 s; see {log}")
+                raise RuntimeError(f"gunicorn did not answer within 60 s; see {log}")
             time.sleep(0.2)
         yield base
     finally:
@@ -463,6 +524,7 @@ def gunicorn(env: dict[str, str], workers: int, log: Path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        output.close()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -478,9 +540,9 @@ class Session:
 
 
 def login(base: str, password: str) -> Session:
-    """Log in like a browser: GET the form (CSRF cookie and token), POST it, keep the session cookie. The
-    cookies are marked Secure with DEBUG off; a cookie jar would withhold them over http, so they are kept
-    here by hand."""
+    """Log in like a browser: GET the form (CSRF cookie and token), POST it, keep the session cookie and the
+    CSRF cookie rotated at login. With DEBUG off the cookies are marked Secure, which a cookie jar would
+    withhold over http; they are kept here by hand."""
     opener = urllib.request.build_opener(_NoRedirect)
     jar: dict[str, str] = {}
 
@@ -516,12 +578,13 @@ def login(base: str, password: str) -> Session:
 
 
 def body_template() -> str:
+    """The JSON body with `%d` for the record id (ASCII: the statement is \\u-escaped)."""
     body = json.dumps({"record": 0, "statement": STATEMENT, "commitment_accepted": True})
     return body.replace('"record": 0', '"record": %d')
 
 
 def file_once(base: str, session: Session, record_id: int) -> None:
-    """One filing over HTTP before wrk starts: a clear error if the set-up is wrong."""
+    """One filing over HTTP with the session before wrk starts: a clear error if the set-up is wrong."""
     request = urllib.request.Request(  # noqa: S310
         f"{base}{REPAIR_PATH}",
         data=(body_template() % record_id).encode(),
@@ -535,14 +598,15 @@ def file_once(base: str, session: Session, record_id: int) -> None:
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             if response.status != 201:
-                raise RuntimeError(f"filing answered {response.status}")
+                raise RuntimeError(f"the first filing answered {response.status}")
     except urllib.error.HTTPError as error:
-        raise RuntimeError(f"filing answered {error.code}: {error.read()[:300]!r}") from error
+        raise RuntimeError(f"the first filing answered {error.code}: {error.read()[:300]!r}") from error
 
 
 @dataclass
 class Round:
     kind: str
+    requests: int
     rps: float
     p50_ms: float
     p99_ms: float
@@ -573,27 +637,32 @@ def run_wrk(
         session.referer,
         body_template(),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 120)  # noqa: S603
+    result = subprocess.run(  # noqa: S603
+        command, capture_output=True, encoding="utf-8", errors="replace", check=True, timeout=seconds + 120
+    )
     out.write_text(result.stdout + result.stderr)
     line = next(line for line in result.stdout.splitlines() if line.startswith("BENCH "))
     data = json.loads(line.removeprefix("BENCH "))
     return Round(
         kind=kind,
+        requests=data["requests"],
         rps=data["requests"] / (data["duration_us"] / 1e6),
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
         non_2xx=data["non_2xx"],
-        socket_errors=data["socket_errors"] + data["timeouts"],
+        socket_errors=data["socket_errors"],
         last_id=data["last_id"],
         sample=data["sample"],
     )
 
 
-# -- main --------------------------------------------------------------------------------------------------------
+# -- main ----------------------------------------------------------------------------------------------------
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each kind, alternating")
     parser.add_argument("--duration", type=float, default=10, help="seconds per round")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per kind")
@@ -602,42 +671,51 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
-    parser.add_argument("--conn-max-age", type=int, default=0, help="DB_CONN_MAX_AGE of the web workers")
+    parser.add_argument("--conn-max-age", type=int, default=0, help="DB_CONN_MAX_AGE of the run (seconds)")
     parser.add_argument("--in-process", type=int, default=30, help="in-process filings timed, each way")
+    parser.add_argument("--profile", type=int, default=0, help="profile this many in-process filings")
     args = parser.parse_args()
 
     var_dir = Path(tempfile.mkdtemp(prefix="bench-intake-"))
-    env = bench_env(var_dir, args.conn_max_age)
-    os.environ.update(env)
+    os.environ.update(bench_env(var_dir, args.conn_max_age))
     recreate_database()
-    queued_before = flush_broker()
+    flush_broker()
 
     import django
     from django.core.management import call_command
     from django.db import connection
 
     django.setup()
+    from repair.models import RepairCase
+
     began = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
-    migrate_s = time.perf_counter() - began
+    print(f"database {DB_NAME}: created and migrated in {time.perf_counter() - began:.1f} s", flush=True)
     seeded = seed(records=args.records, registered=args.registered)
-    check_sample(seeded)
-    measured = measure_in_process(seeded, args.in_process)
+    checked = check_sample(seeded)
+    print(
+        f"seeded {seeded.count} eligible records: {seeded.registered} through register_record in "
+        f"{seeded.register_seconds:.1f} s ({seeded.registered / seeded.register_seconds:.0f}/s), "
+        f"{seeded.count - seeded.registered} copied in {seeded.copy_seconds:.1f} s; "
+        f"{checked} checked eligible",
+        flush=True,
+    )
+    measured = measure_in_process(seeded, args.in_process, args.profile)
+    cases_before = RepairCase.objects.count()
     connection.close()
-    print(f"database {DB_NAME}: migrated in {migrate_s:.1f} s; {args.records} eligible records seeded in "
-          f"{seeded.seconds:.1f} s ({seeded.registered} through register_record, the rest copied)")
-    print(f"broker {BROKER_URL}: {queued_before} messages of an earlier run flushed")
 
     next_id = seeded.first_id + measured.used
     lua = var_dir / "intake.lua"
     lua.write_text(LUA)
+    plan = [("floor", args.warmup), ("repair", args.warmup)]
+    plan += [(kind, args.duration) for _ in range(args.rounds) for kind in ("floor", "repair")]
     rounds: list[Round] = []
+    filed_2xx = 0
     with gunicorn(dict(os.environ), args.workers, var_dir / "gunicorn.log") as base:
         session = login(base, seeded.password)
         file_once(base, session, next_id)
         next_id += 1
-        plan = [("floor", args.warmup), ("repair", args.warmup)]
-        plan += [(kind, args.duration) for _ in range(args.rounds) for kind in ("floor", "repair")]
+        filed_2xx += 1
         for index, (kind, seconds) in enumerate(plan):
             result = run_wrk(
                 base=base,
@@ -649,62 +727,85 @@ def main() -> int:
                 lua=lua,
                 out=var_dir / f"wrk-{index:02d}-{kind}.txt",
             )
-            warm = index < 2
+            label = "warm-up" if index < 2 else f"round {(index - 2) // 2 + 1}"
             print(
-                f"{'warm-up' if warm else 'round'} {kind:<7}{result.rps:>9.1f} req/s  p50 {result.p50_ms:6.1f} ms"
-                f"  p99 {result.p99_ms:6.1f} ms  non-2xx {result.non_2xx}  socket errors {result.socket_errors}"
-                + (f"  first non-2xx: {result.sample}" if result.sample else ""),
+                f"{label:<9} {kind:<7}{result.rps:>9.1f} req/s   p50 {result.p50_ms:6.1f} ms   "
+                f"p99 {result.p99_ms:6.1f} ms   non-2xx {result.non_2xx}   "
+                f"socket errors {result.socket_errors}"
+                + (f"   first non-2xx: {result.sample}" if result.sample else ""),
                 flush=True,
             )
             if kind == "repair":
                 if result.last_id > seeded.last_id:
-                    print(f"ran out of records (last id {seeded.last_id}): run with a larger --records")
+                    print(f"ran out of records (the last is {seeded.last_id}): run with a larger --records")
                 next_id = result.last_id + 1
-            if not warm:
+                filed_2xx += result.requests - result.non_2xx
+            if index >= 2:
                 rounds.append(result)
-
-    report(args, rounds, measured, seeded, next_id, var_dir)
+        time.sleep(1)  # requests still in the workers when wrk stopped
+    cases = RepairCase.objects.count() - cases_before
+    connection.close()
+    report(args, rounds, measured)
+    print(
+        f"repair cases filed over HTTP: {cases} (about {filed_2xx} counted by wrk; the rest were in flight "
+        f"when a round ended); records used {next_id - seeded.first_id} of {seeded.count}"
+    )
+    print(f"broker {BROKER_URL}: {flush_broker()} messages enqueued (letters, notifications), flushed")
+    print(f"left for inspection: database {DB_NAME}; wrk output and gunicorn log in {var_dir}")
     return 0
 
 
-def report(
-    args: Any, rounds: list[Round], measured: InProcess, seeded: Seeded, next_id: int, var_dir: Path
-) -> None:
-    def per_kind(kind: str, value: Callable[[Round], float]) -> float:
+def report(args: Any, rounds: list[Round], measured: InProcess) -> None:
+    def median(kind: str, value: Callable[[Round], float]) -> float:
         return statistics.median(value(r) for r in rounds if r.kind == kind)
 
-    floor_rps = per_kind("floor", lambda r: r.rps)
-    repair_rps = per_kind("repair", lambda r: r.rps)
+    def total(kind: str, value: Callable[[Round], int]) -> int:
+        return sum(value(r) for r in rounds if r.kind == kind)
+
+    floor_rps = median("floor", lambda r: r.rps)
+    repair_rps = median("repair", lambda r: r.rps)
     ratio = repair_rps / floor_rps
+    service, request = measured.service, measured.request
     print()
-    print(f"cores: {os.cpu_count()}; gunicorn {args.workers} sync workers; wrk -t{args.threads} "
-          f"-c{args.connections}; {args.rounds} rounds of {args.duration:g} s each, alternating; "
-          f"DB_CONN_MAX_AGE={args.conn_max_age}")
-    print(f"{'measure':<34}{'floor':>12}{'repair':>12}")
-    print(f"{'requests/s, median of rounds':<34}{floor_rps:>12.1f}{repair_rps:>12.1f}")
-    for label, key in (("p50 ms, median of rounds", "p50_ms"), ("p99 ms, median of rounds", "p99_ms")):
-        print(f"{label:<34}"
-              f"{per_kind('floor', lambda r, k=key: getattr(r, k)):>12.1f}"
-              f"{per_kind('repair', lambda r, k=key: getattr(r, k)):>12.1f}")
-    for label, key in (("non-2xx responses, all rounds", "non_2xx"), ("socket errors, all rounds", "socket_errors")):
-        print(f"{label:<34}"
-              f"{sum(getattr(r, key) for r in rounds if r.kind == 'floor'):>12}"
-              f"{sum(getattr(r, key) for r in rounds if r.kind == 'repair'):>12}")
+    print(
+        f"cores: {os.cpu_count()}; gunicorn {args.workers} sync workers, DEBUG off, "
+        f"DB_CONN_MAX_AGE={args.conn_max_age}; wrk -t{args.threads} -c{args.connections}; "
+        f"{args.rounds} rounds of {args.duration:g} s per kind, alternating, after {args.warmup:g} s warm-up"
+    )
+    print(f"{'measure':<40}{'floor':>12}{'repair':>12}")
+    print(f"{'requests/s, median of rounds':<40}{floor_rps:>12.1f}{repair_rps:>12.1f}")
+    print(
+        f"{'p50 ms, median of rounds':<40}"
+        f"{median('floor', lambda r: r.p50_ms):>12.1f}{median('repair', lambda r: r.p50_ms):>12.1f}"
+    )
+    print(
+        f"{'p99 ms, median of rounds':<40}"
+        f"{median('floor', lambda r: r.p99_ms):>12.1f}{median('repair', lambda r: r.p99_ms):>12.1f}"
+    )
+    print(
+        f"{'non-2xx responses, all rounds':<40}"
+        f"{total('floor', lambda r: r.non_2xx):>12}{total('repair', lambda r: r.non_2xx):>12}"
+    )
+    print(
+        f"{'socket errors and timeouts, all rounds':<40}"
+        f"{total('floor', lambda r: r.socket_errors):>12}{total('repair', lambda r: r.socket_errors):>12}"
+    )
     verdict = "target met" if ratio >= TARGET else "target NOT met"
-    print(f"{'ratio repair / floor':<34}{ratio:>24.2f}")
-    print(f"{'target (>= 1/3 of the floor)':<34}{TARGET:>24.2f}  {verdict}")
-    print(f"{'stock viewflow start alone':<34}{VIEWFLOW_START:>24.2f}")
+    print(f"{'ratio repair / floor':<40}{ratio:>24.3f}  {verdict}")
+    print(f"{'target: repair / floor at least':<40}{TARGET:>24.3f}")
+    print(f"{'stock viewflow start alone / floor':<40}{VIEWFLOW_START:>24.3f}")
+    print(f"{'SQL statements, file_repair':<40}{service.total:>24}  ({service.savepoints} savepoint)")
+    print(f"{'SQL statements, whole POST':<40}{request.total:>24}  ({request.savepoints} savepoint)")
+    print(f"{'in process: file_repair, median ms':<40}{measured.service_ms:>24.1f}")
+    print(f"{'in process: whole POST, median ms':<40}{measured.request_ms:>24.1f}")
+    print(f"{'in process: share waiting on SQL':<40}{measured.sql_share:>24.0%}")
     print()
-    print(f"SQL statements, one file_repair call: {measured.service['total']} {measured.service['kinds']}")
-    print(f"  by table: {measured.service['tables']}")
-    print(f"SQL statements, one whole POST {REPAIR_PATH}: {measured.request['total']} {measured.request['kinds']}")
-    print(f"  by table: {measured.request['tables']}")
-    print(f"in process, median of {args.in_process}: file_repair {measured.service_ms:.1f} ms; whole POST "
-          f"{measured.request_ms:.1f} ms, {measured.sql_share:.0%} of it waiting on SQL")
-    print(f"records filed: {next_id - seeded.first_id} of {seeded.last_id - seeded.first_id + 1}")
-    print(f"left for inspection: database {DB_NAME}; wrk output and gunicorn log in {var_dir}")
-    queued = flush_broker()
-    print(f"broker {BROKER_URL}: {queued} messages enqueued by the run (letters, notifications), flushed")
+    print(f"file_repair statements by kind: {service.kinds}")
+    print(f"  by table: {service.tables}")
+    print(f"whole POST statements by kind: {request.kinds}")
+    print(f"  by table: {request.tables}")
+    if measured.profile:
+        print(measured.profile)
 
 
 if __name__ == "__main__":

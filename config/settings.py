@@ -224,6 +224,7 @@ CELERY_BEAT_SCHEDULE = {
     "advance-record-periods": {"task": "credit.tasks.advance_record_periods", "schedule": 3600.0},
     # A letter whose generation message was lost (broker flushed, worker killed) is sent again.
     "retry-pending-letters": {"task": "letters.tasks.retry_pending_letters", "schedule": 600.0},
+    "start-missing-repair-work": {"task": "repair.tasks.start_missing_work", "schedule": 300.0},
     "requeue-stalled-deliveries": {
         "task": "notifications.tasks.requeue_stalled_deliveries",
         "schedule": 600.0,

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
@@ -123,19 +125,54 @@ def file_repair(
     )
     open_deadline(subject=case, kind="repair.accept", start=today, ruleset=ruleset)
     open_deadline(subject=case, kind="repair.total", start=today, ruleset=ruleset)
-    context = {"case": case, "person": case.person, "department": case.department}
+    # The work (viewflow's process) and the notices follow after commit, in a task: neither is needed for
+    # the application to exist with its deadlines, and together they were most of the cost of filing.
+    from .tasks import after_filing
+
+    transaction.on_commit(partial(after_filing.delay, case.pk))
+    return case
+
+
+def start_work(case_id: int) -> bool:
+    """Start the case's flow and tell the applicant and the department. Idempotent: a redelivered task, or
+    the sweep that finds cases without a flow, does nothing twice. True when it started the flow."""
+    from viewflow.workflow.models import Process
+
     from .flows import RepairFlow
 
-    RepairFlow.start.run(case=case)
-    notify("repair.filed", key=f"repair:{case.pk}:filed", case_number=case.number, link="/", context=context)
-    notify(
-        "repair.new_application",
-        key=f"repair:{case.pk}:new",
-        case_number=case.number,
-        link="/",
-        context=context,
-    )
-    return case
+    with transaction.atomic():
+        case = RepairCase.objects.select_for_update(of=("self",)).get(pk=case_id)
+        started = Process.objects.filter(
+            artifact_content_type=ContentType.objects.get_for_model(RepairCase), artifact_object_id=case.pk
+        ).exists()
+        if not started and case.state in OPEN_STATES:
+            RepairFlow.start.run(case=case)
+        context = {"case": case, "person": case.person, "department": case.department}
+        notify(
+            "repair.filed",
+            key=f"repair:{case.pk}:filed",
+            case_number=case.number or "",
+            link="/",
+            context=context,
+        )
+        notify(
+            "repair.new_application",
+            key=f"repair:{case.pk}:new",
+            case_number=case.number or "",
+            link="/",
+            context=context,
+        )
+    return not started and case.state in OPEN_STATES
+
+
+def cases_without_work() -> Any:
+    """Open cases whose flow was never started (the after-filing message was lost)."""
+    from viewflow.workflow.models import Process
+
+    started = Process.objects.filter(
+        artifact_content_type=ContentType.objects.get_for_model(RepairCase)
+    ).values("artifact_object_id")
+    return RepairCase.objects.filter(state__in=OPEN_STATES).exclude(pk__in=started)
 
 
 def step(

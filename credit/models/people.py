@@ -245,9 +245,15 @@ class Authorisation(ConcurrentTransitionMixin, models.Model):
 
 
 def persons_acted_for(user: User) -> Iterable[int]:
-    """Ids of the persons a user may act for: their own verified person and verified authorisations."""
+    """Ids of the persons a user may act for: their own verified person and verified authorisations.
+    Cached on the user object, which lives for one request or one task."""
+    cached: list[int] | None = getattr(user, "_acted_for_cache", None)
+    if cached is not None:
+        return cached
     ids = list(Authorisation.objects.in_force().filter(agent=user).values_list("person_id", flat=True))
     own = Person.objects.filter(user=user).values_list("id", flat=True).first()
     if own is not None:
         ids.append(own)
+    if getattr(user, "pk", None) is not None:
+        user._acted_for_cache = ids  # type: ignore[attr-defined]
     return ids

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from PIL import Image
 from rest_framework.test import APIClient
 from viewflow.workflow.models import Task
@@ -51,13 +52,20 @@ def client_for(user: Any) -> APIClient:
 
 
 def file(personas: Personas, record: CreditRecord) -> dict[str, Any]:
-    response = client_for(personas.applicant).post(
-        URL,
-        {"record": record.pk, "statement": "已缴清罚款并整改到位", "commitment_accepted": True},
-        format="json",
-    )
+    """File as the applicant, run what follows the commit (the flow starts, notices go), return the case."""
+    api = client_for(personas.applicant)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = api.post(
+            URL,
+            {"record": record.pk, "statement": "已缴清罚款并整改到位", "commitment_accepted": True},
+            format="json",
+        )
     assert response.status_code == 201, response.data
-    return response.data
+    assert (
+        set(response.data) == {"id", "number", "state", "url"}
+        and response["Location"] == response.data["url"]
+    )
+    return api.get(response.data["url"]).data
 
 
 def step(user: Any, case_id: int, name: str, **body: Any) -> Any:
@@ -286,7 +294,11 @@ class TestDenials:
             client_for(personas.intake).post(URL, body, format="json").data["code"] == "signed_form_required"
         )
         walk_in = client_for(personas.intake).post(URL, {**body, "signed_form": png()}, format="multipart")
-        assert walk_in.status_code == 201 and walk_in.data["channel"] == "walk_in"
+        assert walk_in.status_code == 201
+        assert (
+            client_for(personas.intake).get(walk_in["Location"], {"purpose": "enquiry"}).data["channel"]
+            == "walk_in"
+        )
 
     def test_no_commitment_no_application_and_one_open_repair_per_record(
         self, personas: Personas, record: CreditRecord
@@ -510,3 +522,19 @@ def test_the_acceptance_clock_runs_across_national_day(
         Task.objects.get(process__artifact_object_id=case["id"], flow_task=RepairFlow.examine).status
         == STATUS.NEW
     )
+
+
+def test_a_case_whose_flow_never_started_is_picked_up(personas: Personas, record: CreditRecord) -> None:
+    from repair.services import cases_without_work, file_repair
+    from repair.tasks import start_missing_work
+
+    case = file_repair(record=record, actor=personas.applicant, statement="已整改", commitment_accepted=True)
+    # The after-commit message is lost: the test transaction never commits, so it was never sent.
+    assert list(cases_without_work()) == [case]
+    assert start_missing_work.apply(kwargs={"older_than_minutes": 0}).get() == 1  # eager: started now
+    assert not cases_without_work().exists()
+    assert (
+        Task.objects.get(process__artifact_object_id=case.pk, flow_task=RepairFlow.examine).status
+        == STATUS.NEW
+    )
+    assert start_missing_work.apply(kwargs={"older_than_minutes": 0}).get() == 0
