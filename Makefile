@@ -54,6 +54,7 @@ test-services: venv
 # Benchmarks report figures and ratios (docs/performance.md); they are not tests.
 bench: venv
 	$(BIN)/python bench/letters.py
+	$(BIN)/python bench/intake.py   # needs PostgreSQL, Redis and wrk on this machine
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
