@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from credit.models import Authorisation, TransitionLog
+from credit.models import Authorisation, TransitionLog, User
 from credit.selectors import records_for
 from credit.services.people import verify_applicant
 from credit.services.transitions import Forbidden, WrongState, perform_transition
@@ -62,13 +62,17 @@ def test_an_agent_sees_the_records_only_once_the_authorisation_is_verified(
         person=personas.applicant_person, department=personas.market, decision_date=date(2026, 5, 31)
     )
     authorisation = authorise(agent, personas.applicant_person)
-    assert not records_for(agent).exists()
+
+    def next_request() -> User:  # each request loads the user afresh (its per-request caches with it)
+        return User.objects.get(pk=agent.pk)
+
+    assert not records_for(next_request()).exists()
     with pytest.raises(Forbidden):
         perform_transition(authorisation, "verify", actor=personas.officer)
     perform_transition(authorisation, "verify", actor=personas.intake)
-    assert list(records_for(agent)) == [record]
+    assert list(records_for(next_request())) == [record]
     perform_transition(authorisation, "revoke", actor=personas.intake, reason="委托人撤回授权")
-    assert not records_for(agent).exists()
+    assert not records_for(next_request()).exists()
 
 
 def test_an_expired_authorisation_gives_no_access(personas: Personas, agent, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
