@@ -14,7 +14,7 @@ from rest_framework.decorators import action, api_view, permission_classes, thro
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 from credit.api.serializers import CaseSerializerMixin
 from credit.api.views import PURPOSE_PARAMS, AccessLoggedMixin, CaseTransitionsMixin
@@ -69,6 +69,14 @@ class LetterDetailSerializer(CaseSerializerMixin, LetterListSerializer):
         return successor
 
 
+class RenderThrottle(UserRateThrottle):
+    """The courtesy translation is rendered on request (~0.2 s of CPU): a per-user limit keeps one account
+    from occupying the web workers."""
+
+    scope = "render"
+    rate = "20/min"
+
+
 class ServiceInputSerializer(serializers.Serializer[Any]):
     method = serializers.ChoiceField(choices=ServiceMethod.choices)
     served_at = serializers.DateTimeField()
@@ -118,7 +126,7 @@ class LetterViewSet(
         )
 
     @extend_schema(responses={(200, "application/pdf"): bytes})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], throttle_classes=[RenderThrottle])
     def english(self, request: Request, pk: str | None = None) -> HttpResponse:
         """An English courtesy translation, rendered on request and marked as not the legal document."""
         from .rendering import render_pdf

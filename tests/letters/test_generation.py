@@ -249,3 +249,17 @@ def test_the_applicants_home_page_lists_their_letters(personas: Personas, letter
     assert letter.reference_number in page and f"/api/v1/letters/{letter.pk}/pdf/" in page
     client.force_login(personas.other_applicant)
     assert letter.reference_number not in client.get("/").content.decode()
+
+
+def test_the_courtesy_translation_is_rate_limited(personas: Personas, letter: Letter, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from django.core.cache import cache
+
+    from letters.api import RenderThrottle
+
+    cache.clear()
+    monkeypatch.setattr(RenderThrottle, "rate", "2/min")
+    api = APIClient()
+    api.force_authenticate(personas.applicant)
+    codes = [api.get(f"/api/v1/letters/{letter.pk}/english/").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    assert api.get(f"/api/v1/letters/{letter.pk}/pdf/").status_code == 200  # the archived file is not limited
