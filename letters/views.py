@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -36,6 +37,18 @@ class UploadForm(forms.Form):
         return bytes(data)
 
 
+UPLOADS_PER_MINUTE = 10
+
+
+def _too_many_uploads(request: HttpRequest) -> bool:
+    """Checking an uploaded PDF parses and validates it (CPU): a few a minute per address is plenty for a
+    person, and keeps an anonymous client from occupying the web workers. Behind a proxy, REMOTE_ADDR is the
+    proxy's unless the proxy sets it; limit there too (docs/deploy.md)."""
+    key = f"verify-upload:{request.META.get('REMOTE_ADDR', '')}"
+    cache.add(key, 0, timeout=60)
+    return cache.incr(key) > UPLOADS_PER_MINUTE
+
+
 def _result_context(verification: services.Verification) -> dict[str, object]:
     return {
         "verification": verification,
@@ -51,6 +64,10 @@ def verify_page(request: HttpRequest) -> HttpResponse:
         code = context["code_form"].cleaned_data["code"]  # type: ignore[attr-defined]
         context.update(_result_context(services.verify_code(code)))
     if request.method == "POST":
+        if _too_many_uploads(request):
+            response = render(request, "letters/verify.html", {**context, "throttled": True})
+            response.status_code = 429
+            return response
         upload_form = UploadForm(request.POST, request.FILES)
         context["upload_form"] = upload_form
         if upload_form.is_valid():

@@ -86,6 +86,14 @@ def today() -> date:
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Rate limits count in the cache: no test inherits another's counts."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _frozen_now(time_machine: object) -> None:
     """Every test starts on Monday 2026-11-23 10:00 in Shanghai; none reads the real clock."""
     time_machine.move_to("2026-11-23T10:00:00+08:00", tick=False)  # type: ignore[attr-defined]

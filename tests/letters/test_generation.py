@@ -263,3 +263,19 @@ def test_the_courtesy_translation_is_rate_limited(personas: Personas, letter: Le
     codes = [api.get(f"/api/v1/letters/{letter.pk}/english/").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
     assert api.get(f"/api/v1/letters/{letter.pk}/pdf/").status_code == 200  # the archived file is not limited
+
+
+def test_pdf_uploads_to_the_public_page_are_limited_per_address(letter: Letter, client) -> None:  # type: ignore[no-untyped-def]
+    from django.core.cache import cache
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from letters.views import UPLOADS_PER_MINUTE
+
+    cache.clear()
+    data = Path(letter.file.path).read_bytes()
+    codes = [
+        client.post("/verify/", {"file": SimpleUploadedFile("l.pdf", data)}).status_code
+        for _ in range(UPLOADS_PER_MINUTE + 1)
+    ]
+    assert codes[:-1] == [200] * UPLOADS_PER_MINUTE and codes[-1] == 429
+    assert client.get(f"/verify/{letter.verification_code}/").status_code == 200  # codes are not limited here
