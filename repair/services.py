@@ -82,7 +82,8 @@ def file_repair(
     if blocking:
         raise ValidationError(" ".join(r.message for r in blocking), code="not_eligible")
     today = timezone.localdate()
-    ruleset = RuleSet.objects.in_force(today)
+    # Both deadlines of a filing read their rules from this one prefetch.
+    ruleset = RuleSet.objects.prefetch_related("deadline_rules").in_force(today)
     case = RepairCase(
         record=record,
         person=record.person,
@@ -195,7 +196,10 @@ def on_step(
     """The consequences of a legal step, in its transaction (called by the case_transitioned receiver)."""
     today = timezone.localdate()
     ruleset = case.ruleset
-    remedies_ruleset = RuleSet.objects.in_force(today)
+
+    def remedies_ruleset() -> RuleSet:  # asked only by the letters that state remedies
+        return RuleSet.objects.prefetch_related("deadline_rules").in_force(today)
+
     letter: dict[str, Any] = dict(
         subject=case, person=case.person, department=case.department, case_number=case.number or ""
     )
@@ -246,7 +250,7 @@ def on_step(
         issue_letter(
             kind=LetterKind.NON_ACCEPTANCE,
             decision="not_accepted",
-            ruleset=remedies_ruleset,
+            ruleset=remedies_ruleset(),
             basis=[ruleset.deadline_rule("repair.accept").basis],
             reasons=case.non_acceptance_reasons,
             details={
@@ -285,7 +289,7 @@ def on_step(
             issue_letter(
                 kind=LetterKind.REPAIR_DECISION,
                 decision="repaired",
-                ruleset=remedies_ruleset,
+                ruleset=remedies_ruleset(),
                 basis=[c["basis"] for c in case.record.ruleset.repair_conditions[:1]] or [ruleset.basis],
                 details={"application_number": case.number, "effective_on": today.isoformat()},
                 **letter,
@@ -294,7 +298,7 @@ def on_step(
             issue_letter(
                 kind=LetterKind.REPAIR_REFUSAL,
                 decision="refused",
-                ruleset=remedies_ruleset,
+                ruleset=remedies_ruleset(),
                 basis=[ruleset.basis],
                 reasons=case.draft_reasons,
                 details={"application_number": case.number},
