@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from credit.models import CreditRecord, Department, Person, RuleSet
 from credit.models.people import persons_acted_for
-from credit.roles import in_scope, may
+from credit.roles import department_perm, may
 from credit.services.transitions import Forbidden, System, WrongState, perform_transition
 
 from . import content
@@ -259,7 +259,7 @@ def correct_letter(letter: Letter, *, actor: Any, reason: str, changes: dict[str
     """A correction is a new letter, with a new number, that supersedes the old one once it is issued."""
     if letter.state != LetterState.ISSUED:
         raise WrongState(_("Only an issued letter can be corrected."), state=letter.state)
-    if not (may(actor, "letters.revoke_letter") and in_scope(actor, letter.department_id)):
+    if not (department_perm("letters.revoke_letter")(letter, actor)):
         raise Forbidden(_("Only the department's legal reviewer corrects a letter."))
     if not reason.strip():
         raise ValidationError(_("A correction needs a reason."), code="reason_required")
@@ -313,7 +313,7 @@ def record_service(
     *, letter: Letter, method: str, served_at: datetime, receipt: str, actor: Any
 ) -> ServiceRecord:
     """Record how a letter was served. Electronic service needs the person's consent in force."""
-    if not (may(actor, "letters.record_service") and in_scope(actor, letter.department_id)):
+    if not (department_perm("letters.record_service")(letter, actor)):
         raise Forbidden(_("You may not record the service of this letter."))
     if letter.state == LetterState.PENDING:
         raise WrongState(_("The letter is not issued yet."), state=letter.state)

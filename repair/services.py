@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from credit.models import CityOverlay, CreditRecord, Deadline, DownstreamEvent, RuleSet
 from credit.models.people import persons_acted_for
-from credit.roles import in_scope, may
+from credit.roles import department_perm, may
 from credit.services.deadlines import close_deadline, extend_deadline, meet_deadline, open_deadline
 from credit.services.records import bring_up_to_date
 from credit.services.transitions import Forbidden, System, WrongState, perform_transition, write_log
@@ -432,7 +432,7 @@ def add_evidence(
 @transaction.atomic
 def verify_evidence(*, evidence: Evidence, accept: bool, actor: Any, reason: str = "") -> Evidence:
     case = RepairCase.objects.select_for_update().get(pk=evidence.case_id)
-    if not (may(actor, "repair.handle_repair") and in_scope(actor, case.department_id)):
+    if not (department_perm("repair.handle_repair")(case, actor)):
         raise Forbidden(_("Only the department's case officers verify evidence."))
     if case.state not in (RepairState.SUBMITTED, RepairState.ACCEPTED):
         raise WrongState(_("Evidence is verified while the case is being examined."), state=case.state)
@@ -460,7 +460,7 @@ def verify_evidence(*, evidence: Evidence, accept: bool, actor: Any, reason: str
 def schedule_interview(
     *, case: RepairCase, at: datetime, actor: Any, place: str = "", online_link: str = ""
 ) -> Interview:
-    if not (may(actor, "repair.handle_repair") and in_scope(actor, case.department_id)):
+    if not (department_perm("repair.handle_repair")(case, actor)):
         raise Forbidden(_("Only the department's case officers schedule interviews."))
     if case.state != RepairState.ACCEPTED:
         raise WrongState(_("Interviews are held once the application is accepted."), state=case.state)
@@ -495,7 +495,7 @@ def schedule_interview(
 @transaction.atomic
 def record_interview(*, interview: Interview, held: bool, actor: Any, minutes: str = "") -> Interview:
     case = interview.case
-    if not (may(actor, "repair.handle_repair") and in_scope(actor, case.department_id)):
+    if not (department_perm("repair.handle_repair")(case, actor)):
         raise Forbidden(_("Only the department's case officers record interviews."))
     if interview.status != Interview.Status.SCHEDULED:
         raise WrongState(_("This interview's outcome is already recorded."), state=interview.status)
@@ -513,7 +513,7 @@ def record_interview(*, interview: Interview, held: bool, actor: Any, minutes: s
 
 @transaction.atomic
 def waive_interview(*, case: RepairCase, actor: Any, reason: str) -> RepairCase:
-    if not (may(actor, "repair.approve_extension") and in_scope(actor, case.department_id)):
+    if not (department_perm("repair.approve_extension")(case, actor)):
         raise Forbidden(_("Only the head of the department waives an interview."))
     if not reason.strip():
         raise ValidationError(_("A waiver needs its reasons."), code="reason_required")
@@ -549,7 +549,7 @@ def open_revocation(*, case: RepairCase, ground: str, facts: str, actor: Any) ->
     """An officer opens a revocation of a granted repair; the department's legal reviewer decides."""
     from .models import RepairRevocation
 
-    if not (may(actor, "repair.handle_repair") and in_scope(actor, case.department_id)):
+    if not (department_perm("repair.handle_repair")(case, actor)):
         raise Forbidden(_("Only the department's case officers open a revocation."))
     if case.state != RepairState.REPAIRED:
         raise WrongState(_("Only a granted repair can be revoked."), state=case.state)
