@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from credit.workflow import workflow_site
 from letters.urls import api_urlpatterns as letters_api
 from notifications.urls import api_urlpatterns as notifications_api
+from repair.flows import RepairFlow
 from repair.urls import api_urlpatterns as repair_api
 
 urlpatterns = [
@@ -15,6 +17,8 @@ urlpatterns = [
     path("api/v1/", include(letters_api)),
     path("api/v1/", include(notifications_api)),
     path("api/v1/", include(repair_api)),
+    # viewflow's staff pages (queue, inbox, archive, task forms) for the case flows, scoped per department.
+    path("workflow/", workflow_site(RepairFlow).urls),
     path("", include("letters.urls")),
     path("", include("notifications.urls")),
     path("", include("credit.urls")),

@@ -549,6 +549,9 @@ def _node_shape(node: Any) -> str:
         text = f"⏱ {deadline}" if deadline else "⏱"
         text += " (interrupting)" if getattr(node, "_interrupting", True) else ""
         return f'(["{text}"])'
+    steps = getattr(node, "steps", None)
+    if steps:  # a human task (credit.workflow.CaseTask): who gets it, and the legal steps that end it
+        return f'["{label}<br/><small>task for {node._owner_permission}: {" / ".join(steps)}</small>"]'
     return f'["{label}<br/><small>{kind}</small>"]'
 
 

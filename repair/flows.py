@@ -1,17 +1,24 @@
 """The repair case's work: who has to do what next, and the clocks on it. The case's state is the law
-(repair.models); each task here is completed by the step that ends it (repair.services.on_step).
+(repair.models); each task here is ended by a legal step of the case, whether taken on the task's page or
+through the API (repair.services.on_step → credit.workflow.end_task).
 
-    start → examine (3 WD, escalates) ─┬─ supplement asked → supplement (10 WD: lapses the case) → examine
-                                        ├─ accepted → decide (7 WD, escalates; moved by an extension) → end
-                                        ├─ non-acceptance proposed → legal review → examine again, or end
-                                        └─ withdrawn → end
+    start → examine (officer; 3 WD, escalates)
+            ├─ supplement asked → supplement (the applicant; 10 WD: the case lapses) → examine
+            ├─ accepted → decide (officer; 7 WD, escalates; moved by an extension)
+            │     → legal review (a reviewer who neither drafted nor verified)
+            │           → approved: end; returned: decide
+            ├─ non-acceptance proposed → review (reviewer) → examine again, or end
+            └─ withdrawn → end
+
+The human tasks (examine, decide, legal review, review) appear in viewflow's queue, inbox and archive pages
+at /workflow/, limited to the user's departments (credit.workflow).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
+from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import flow, lock
 from viewflow.workflow.models import Process, Task
@@ -21,6 +28,7 @@ from credit.flows import deadline_overdue
 from credit.models import Deadline
 from credit.services.deadlines import deadline_timer
 from credit.services.transitions import System, perform_transition
+from credit.workflow import CaseTask, ScopedFlowMixin, deadline_timer_of, end_task
 
 from .models import RepairCase, RepairState
 
@@ -29,13 +37,23 @@ def _state(state: str) -> Any:
     return lambda activation: activation.process.artifact.state == state
 
 
-class RepairFlow(flow.Flow):
+# The decision's clock runs through drafting and legal review; an extension replaces it.
+_DECISION_CLOCK = ("repair.decide", "repair.extend")
+
+
+class RepairFlow(ScopedFlowMixin, flow.Flow):
     process_class = Process
     lock_impl = lock.select_for_update_lock
+    case_model = RepairCase
+    process_title = _("Credit repair")
+    process_description = _("A credit repair application, from filing to the decision.")
 
     start = flow.StartHandle(this.start_case).Next(this.examine)
     examine = (
-        flow.Handle(this.done)
+        CaseTask(
+            steps=["accept", "request_supplement", "propose_non_acceptance"], perm="repair.handle_repair"
+        )
+        .Annotation(title=_("Examine the application"))
         .OnTimeout(deadline_timer("repair.accept"), this.overdue, interrupting=False)
         .Next(this.after_examine)
     )
@@ -48,16 +66,32 @@ class RepairFlow(flow.Flow):
     )
     supplement = (
         flow.Handle(this.done)
+        .Annotation(title=_("Wait for the supplement"))
         .OnTimeout(deadline_timer("repair.supplement"), this.lapse, interrupting=True)
         .Next(this.after_wait)
     )
-    review = flow.Handle(this.done).Next(this.after_wait)
+    review = (
+        CaseTask(steps=["approve_non_acceptance", "return_non_acceptance"], perm="repair.review_repair")
+        .Annotation(title=_("Legal review of the non-acceptance"))
+        .Next(this.after_wait)
+    )
     after_wait = flow.Switch().Case(this.examine, _state(RepairState.SUBMITTED)).Default(this.end)
     decide = (
-        flow.Handle(this.done)
-        .OnTimeout(deadline_timer("repair.decide"), this.overdue, interrupting=False)
-        .Next(this.end)
+        CaseTask(steps=["draft_decision"], perm="repair.handle_repair")
+        .Annotation(title=_("Verify and draft the decision"))
+        .OnTimeout(deadline_timer_of(*_DECISION_CLOCK), this.overdue, interrupting=False)
+        .Next(this.after_decide)
     )
+    after_decide = (
+        flow.Switch().Case(this.legal_review, _state(RepairState.DECISION_REVIEW)).Default(this.end)
+    )
+    legal_review = (
+        CaseTask(steps=["approve_decision", "return_decision"], perm="repair.review_repair")
+        .Annotation(title=_("Legal review of the decision"))
+        .OnTimeout(deadline_timer_of(*_DECISION_CLOCK), this.overdue, interrupting=False)
+        .Next(this.after_legal_review)
+    )
+    after_legal_review = flow.Switch().Case(this.decide, _state(RepairState.ACCEPTED)).Default(this.end)
     lapse = flow.Function(this.lapse_case).Next(this.lapsed)
     overdue = flow.Function(this.report_overdue).Next(this.escalated)
     end = flow.End()
@@ -78,28 +112,22 @@ class RepairFlow(flow.Flow):
             perform_transition(case, "lapse", actor=System("system:repair-timer"))
 
     def report_overdue(self, activation: Any) -> None:
+        """Tell the head: the clock of the case's current task ran out (keyed by the deadline: told once)."""
         case = activation.process.artifact
+        kinds = ["repair.accept"] if case.state == RepairState.SUBMITTED else list(_DECISION_CLOCK)
         deadline = (
             Deadline.objects.for_object(case)
-            .pending()
-            .filter(kind__in=["repair.accept", "repair.decide", "repair.extend"])
-            .order_by("due_date")
+            .filter(kind__in=kinds, status__in=[Deadline.Status.PENDING, Deadline.Status.MISSED])
+            .order_by("-pk")
             .first()
         )
         if deadline is not None:
             deadline_overdue.send(sender=Deadline, deadline=deadline, task=activation.task)
 
 
-def complete(case: RepairCase, node: Any) -> None:
-    """Complete the case's open task at `node`, if it has one (inside the step's transaction)."""
-    process = Process.objects.filter(
-        artifact_content_type=ContentType.objects.get_for_model(RepairCase), artifact_object_id=case.pk
-    ).first()
-    if process is None:
-        return
-    task = Task.objects.filter(process=process, flow_task=node, status=STATUS.NEW).first()
-    if task is not None:
-        node.run(task)
+def complete(case: RepairCase, node: Any, actor: Any = None) -> None:
+    """End the case's open task at `node`, if it has one (inside the step's transaction)."""
+    end_task(case, node, actor)
 
 
 def move_timer(original: Deadline, replacement: Deadline) -> None:

@@ -307,24 +307,26 @@ def on_step(
         _tell(case, "repair.decided")
     elif transition == "withdraw":
         _close_all(case, Deadline.Status.CANCELLED)
-    _advance_work(case, transition, source)
+    _advance_work(case, transition, source, actor)
 
 
-# Which task of the flow each step completes, by the state it leaves.
+# Which task of the flow each step ends, by the state it leaves.
 _TASK_ENDED_BY: dict[str, str] = {
     RepairState.SUBMITTED: "examine",
     RepairState.AWAITING_SUPPLEMENT: "supplement",
     RepairState.NON_ACCEPTANCE_REVIEW: "review",
+    RepairState.ACCEPTED: "decide",
+    RepairState.DECISION_REVIEW: "legal_review",
 }
 
 
-def _advance_work(case: RepairCase, transition: str, source: str) -> None:
+def _advance_work(case: RepairCase, transition: str, source: str, actor: Any) -> None:
     from .flows import RepairFlow, complete
 
-    if transition == "approve_decision" or (transition == "withdraw" and source == RepairState.ACCEPTED):
-        complete(case, RepairFlow.decide)
-    elif source in _TASK_ENDED_BY and transition != "lapse":  # a lapse is the supplement timer's own doing
-        complete(case, getattr(RepairFlow, _TASK_ENDED_BY[source]))
+    if source == case.state:  # a step that leaves the state as it is (an extension) ends no task
+        return
+    if source in _TASK_ENDED_BY and transition != "lapse":  # a lapse is the supplement timer's own doing
+        complete(case, getattr(RepairFlow, _TASK_ENDED_BY[source]), actor)
 
 
 def _repair_record(case: RepairCase, actor: Any) -> None:
