@@ -55,6 +55,9 @@ from credit.services.access import Purpose, log_access
 from credit.services.transitions import TransitionError, perform_transition, transition_meta
 
 ACTIVE = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
+# How a task or process is summed up in viewflow's lists: the case number and its legal state. The lists
+# prefetch `process__artifact`, so this costs no query per row.
+CASE_SUMMARY = "{{ process.artifact }} · {{ process.artifact.get_state_display }}"
 
 
 # -- the flow side ----------------------------------------------------------------------------------------
@@ -121,6 +124,8 @@ class CaseTask(View):
         super().__init__(CaseTaskView.as_view(), **kwargs)
         self.steps = steps
         self.Permission(perm)
+        # A row in a queue names the case and its state, never the person (lists are not access-logged).
+        self.Annotation(summary_template=CASE_SUMMARY, result_template=CASE_SUMMARY)
 
     def may_work(self, user: Any, task: Task) -> bool:
         if not (user and user.is_authenticated and is_staff_member(user)):
@@ -282,11 +287,15 @@ class CaseTaskView(TaskSuccessUrlMixin, generic.FormView):  # type: ignore[type-
         from credit.selectors import deadlines_of, timeline
 
         case = self.case
+        steps = []
+        for entry in timeline(case):
+            meta = transition_meta(type(case), entry.transition)
+            steps.append((entry, meta.custom.get("label", entry.transition) if meta else entry.transition))
         return super().get_context_data(
             case=case,
             record=getattr(case, "record", None),
             deadlines=deadlines_of(case),
-            timeline=timeline(case),
+            timeline=steps,
             **kwargs,
         )
 
@@ -325,7 +334,7 @@ def scoped_tasks(queryset: models.QuerySet[Task], flow_class: Any, user: Any) ->
         process__flow_class=flow_class,
         process__artifact_content_type=ContentType.objects.get_for_model(case_model),
         process__artifact_object_id__in=visible,
-    )
+    ).prefetch_related("process__artifact")
 
 
 def scoped_processes(
@@ -337,7 +346,7 @@ def scoped_processes(
         flow_class=flow_class,
         artifact_content_type=ContentType.objects.get_for_model(case_model),
         artifact_object_id__in=visible,
-    )
+    ).prefetch_related("artifact")
 
 
 def node_choices(flow_class: Any) -> list[tuple[str, str]]:

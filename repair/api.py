@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -28,18 +29,21 @@ class SupplementRequestSerializer(serializers.Serializer[Any]):
     missing = serializers.ListField(
         child=serializers.CharField(max_length=300),
         min_length=1,
+        label=_("Materials missing"),
         help_text="Everything missing, in ONE notice.",
     )
 
 
 class ReasonsSerializer(serializers.Serializer[Any]):
-    reasons = serializers.ListField(child=serializers.CharField(max_length=1000), min_length=1)
+    reasons = serializers.ListField(
+        child=serializers.CharField(max_length=1000), min_length=1, label=_("Reasons")
+    )
 
 
 class DraftSerializer(serializers.Serializer[Any]):
-    outcome = serializers.ChoiceField(choices=RepairCase.Outcome.choices)
+    outcome = serializers.ChoiceField(choices=RepairCase.Outcome.choices, label=_("Outcome"))
     reasons = serializers.ListField(
-        child=serializers.CharField(max_length=1000), required=False, default=list
+        child=serializers.CharField(max_length=1000), required=False, default=list, label=_("Reasons")
     )
 
 

@@ -28,7 +28,7 @@ from credit.flows import deadline_overdue
 from credit.models import Deadline
 from credit.services.deadlines import deadline_timer
 from credit.services.transitions import System, perform_transition
-from credit.workflow import CaseTask, ScopedFlowMixin, deadline_timer_of, end_task
+from credit.workflow import CASE_SUMMARY, CaseTask, ScopedFlowMixin, deadline_timer_of, end_task
 
 from .models import RepairCase, RepairState
 
@@ -47,6 +47,7 @@ class RepairFlow(ScopedFlowMixin, flow.Flow):
     case_model = RepairCase
     process_title = _("Credit repair")
     process_description = _("A credit repair application, from filing to the decision.")
+    process_summary_template = CASE_SUMMARY
 
     start = flow.StartHandle(this.start_case).Next(this.examine)
     examine = (

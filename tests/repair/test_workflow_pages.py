@@ -269,3 +269,20 @@ def test_the_pages_speak_chinese_by_default(personas: Personas, record: CreditRe
     file(personas, record)
     content = browser(personas.officer).get(f"{BASE}/queue/").content.decode()
     assert "审查申请" in content  # "Examine the application"
+
+
+def test_pages_that_are_not_logged_do_not_show_the_person(personas: Personas, record: CreditRecord) -> None:
+    case = file(personas, record)
+    examine = task_at(case["id"], RepairFlow.examine)
+    officer = browser(personas.officer)
+    queue = officer.get(f"{BASE}/queue/").content.decode()
+    assert case["number"] in queue  # each row names the case and its state
+    for page in (f"{BASE}/{examine.process_id}/", url(examine, "detail"), url(examine, "assign")):
+        content = officer.get(page).content.decode()
+        assert case["number"] in content, page
+        assert personas.applicant_person.name not in content, page
+        assert personas.applicant_person.id_masked not in content, page
+    assert not AccessLog.objects.exists()
+    officer.post(url(examine, "assign"))
+    assert personas.applicant_person.name in officer.get(url(examine, "execute")).content.decode()
+    assert AccessLog.objects.count() == 1
