@@ -40,7 +40,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 typecheck: venv
-	$(BIN)/mypy credit config letters notifications repair
+	$(BIN)/mypy credit config letters notifications objections repair
 
 # No servers: SQLite, eager Celery.
 test: lint typecheck translations

@@ -37,6 +37,7 @@ STAFF_ROLES = CITY_WIDE_ROLES | DEPARTMENT_ROLES
 
 _VIEW_STAFF = [
     "credit.view_creditrecord",
+    "objections.view_objection",
     "credit.view_person",
     "credit.view_deadline",
     "letters.view_letter",
@@ -44,12 +45,18 @@ _VIEW_STAFF = [
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.APPLICANT: ["credit.view_creditrecord", "letters.view_letter", "repair.view_repaircase"],
+    Role.APPLICANT: [
+        "credit.view_creditrecord",
+        "letters.view_letter",
+        "objections.view_objection",
+        "repair.view_repaircase",
+    ],
     Role.INTAKE: [
         *_VIEW_STAFF,
         "credit.flag_record",
         "credit.verify_identity",
         "letters.record_service",
+        "objections.forward_objection",
         "repair.file_for_applicant",
     ],
     Role.OFFICER: [
@@ -57,6 +64,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "credit.mask_record",
         "credit.amend_record",
         "letters.record_service",
+        "objections.handle_objection",
         "repair.handle_repair",
     ],
     Role.REVIEWER: [
@@ -68,9 +76,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "credit.amend_record",
         "credit.flag_record",
         "letters.revoke_letter",
+        "objections.review_objection",
         "repair.review_repair",
     ],
-    Role.HEAD: [*_VIEW_STAFF, "credit.mask_record", "repair.approve_extension"],
+    Role.HEAD: [
+        *_VIEW_STAFF,
+        "credit.mask_record",
+        "objections.approve_extension",
+        "repair.approve_extension",
+    ],
     Role.RECONSIDERATION: [*_VIEW_STAFF, "credit.revoke_record", "credit.amend_record"],
     Role.AUDITOR: [*_VIEW_STAFF, "credit.view_transitionlog", "credit.view_accesslog"],
 }

@@ -176,6 +176,13 @@ def end_task(subject: models.Model, node: Any, actor: Any = None) -> bool:
         return True
 
 
+def move_timer(original: Deadline, replacement: Deadline) -> None:
+    """An extension moves the boundary timer of the deadline it replaces to the new due moment."""
+    if original.task_id is not None:
+        Task.objects.filter(pk=original.task_id, status=STATUS.SCHEDULED).update(scheduled=replacement.due_at)
+        Deadline.objects.filter(pk=replacement.pk).update(task_id=original.task_id)
+
+
 # -- the task page ----------------------------------------------------------------------------------------
 def _form_field(field: serializers.Field) -> forms.Field:
     """A form field for one field of a step's payload serializer."""

@@ -21,6 +21,7 @@ _case("repair.extended", _("the decision period was extended"))
 _case("repair.interview_scheduled", _("an integrity interview is scheduled"))
 _case("repair.decided", _("a decision was made"))
 _case("repair.revoked", _("the credit repair was revoked"))
+_case("repair.reopened", _("the decision was set aside: your application will be decided again"))
 declare(
     Event(
         "repair.new_application",

@@ -9,6 +9,7 @@ through the API (repair.services.on_step → credit.workflow.end_task).
             │           → approved: end; returned: decide
             ├─ non-acceptance proposed → review (reviewer) → examine again, or end
             └─ withdrawn → end
+    reopen (a decision set aside) → decide again if it was a refusal, examine again if a non-acceptance
 
 The human tasks (examine, decide, legal review, review) appear in viewflow's queue, inbox and archive pages
 at /workflow/, limited to the user's departments (credit.workflow).
@@ -21,14 +22,20 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import flow, lock
-from viewflow.workflow.models import Process, Task
-from viewflow.workflow.status import STATUS
+from viewflow.workflow.models import Process
 
 from credit.flows import deadline_overdue
 from credit.models import Deadline
 from credit.services.deadlines import deadline_timer
 from credit.services.transitions import System, perform_transition
-from credit.workflow import CASE_SUMMARY, CaseTask, ScopedFlowMixin, deadline_timer_of, end_task
+from credit.workflow import (  # noqa: F401  (move_timer: used through this module by repair.services)
+    CASE_SUMMARY,
+    CaseTask,
+    ScopedFlowMixin,
+    deadline_timer_of,
+    end_task,
+    move_timer,
+)
 
 from .models import RepairCase, RepairState
 
@@ -50,6 +57,9 @@ class RepairFlow(ScopedFlowMixin, flow.Flow):
     process_summary_template = CASE_SUMMARY
 
     start = flow.StartHandle(this.start_case).Next(this.examine)
+    # A decision set aside (a founded objection, a reconsideration) reopens the case: decide again.
+    reopen = flow.StartHandle(this.start_case).Next(this.after_reopen)
+    after_reopen = flow.Switch().Case(this.decide, _state(RepairState.ACCEPTED)).Default(this.examine)
     examine = (
         CaseTask(
             steps=["accept", "request_supplement", "propose_non_acceptance"], perm="repair.handle_repair"
@@ -129,10 +139,3 @@ class RepairFlow(ScopedFlowMixin, flow.Flow):
 def complete(case: RepairCase, node: Any, actor: Any = None) -> None:
     """End the case's open task at `node`, if it has one (inside the step's transaction)."""
     end_task(case, node, actor)
-
-
-def move_timer(original: Deadline, replacement: Deadline) -> None:
-    """An extension moves the boundary timer of the deadline it replaces to the new due moment."""
-    if original.task_id is not None:
-        Task.objects.filter(pk=original.task_id, status=STATUS.SCHEDULED).update(scheduled=replacement.due_at)
-        Deadline.objects.filter(pk=replacement.pk).update(task_id=original.task_id)

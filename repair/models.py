@@ -54,6 +54,17 @@ def _applicant(case: Any, user: Any) -> bool:
     return bool(user and user.is_authenticated and case.person_id in set(persons_acted_for(user)))
 
 
+def _reopener(case: Any, user: Any) -> bool:
+    """Who sets a repair decision aside: the deciding department's legal reviewer, approving a founded
+    objection against it (the objection's own four-eyes rule applies to that approval)."""
+    return department_perm("objections.review_objection")(case, user)
+
+
+def _no_other_open_repair(case: Any) -> bool:
+    others = RepairCase.objects.filter(record_id=case.record_id, state__in=OPEN_STATES).exclude(pk=case.pk)
+    return not others.exists()
+
+
 def _applicant_or_intake(case: Any, user: Any) -> bool:
     return _applicant(case, user) or may(user, "repair.file_for_applicant")
 
@@ -130,6 +141,7 @@ class RepairCase(ConcurrentTransitionMixin, models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     sanctions_lifted = models.BooleanField(_("sanctions lifted"), default=False)
+    reopened_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -329,6 +341,27 @@ class RepairCase(ConcurrentTransitionMixin, models.Model):
     )
     def withdraw(self, **ctx: Any) -> None:
         self.closed_at = timezone.now()
+
+    @transition(
+        field=state,
+        source=[S.NOT_ACCEPTED, S.REFUSED],
+        target=RETURN_VALUE(S.SUBMITTED, S.ACCEPTED),
+        conditions=[_no_other_open_repair],
+        permission=_reopener,
+        custom={"label": _("Reopen for a new decision"), "via_case": True, "reason_required": True},
+    )
+    def reopen(self, **ctx: Any) -> str:
+        """The decision was set aside (an objection founded, a reconsideration): decide again. A refused
+        repair goes back to verification, a non-acceptance back to the acceptance decision."""
+        target = S.ACCEPTED if self.state == S.REFUSED else S.SUBMITTED
+        self.reopened_count += 1
+        self.draft_outcome = ""
+        self.draft_reasons = []
+        self.drafted_by = None
+        self.non_acceptance_proposed_by = None
+        self.decided_by = None
+        self.decided_at = self.closed_at = None
+        return target
 
     @transition(
         field=state,

@@ -307,6 +307,11 @@ def on_step(
         _tell(case, "repair.decided")
     elif transition == "withdraw":
         _close_all(case, Deadline.Status.CANCELLED)
+    elif transition == "reopen":
+        # The decision was set aside: the department decides again, on a new period.
+        kind = "repair.decide" if target == RepairState.ACCEPTED else "repair.accept"
+        open_deadline(subject=case, kind=kind, start=today, ruleset=ruleset)
+        _tell(case, "repair.reopened")
     _advance_work(case, transition, source, actor)
 
 
@@ -323,6 +328,9 @@ _TASK_ENDED_BY: dict[str, str] = {
 def _advance_work(case: RepairCase, transition: str, source: str, actor: Any) -> None:
     from .flows import RepairFlow, complete
 
+    if transition == "reopen":  # the case's earlier work ended with its decision: new work starts
+        RepairFlow.reopen.run(case=case)
+        return
     if source == case.state:  # a step that leaves the state as it is (an extension) ends no task
         return
     if source in _TASK_ENDED_BY and transition != "lapse":  # a lapse is the supplement timer's own doing

@@ -323,7 +323,8 @@ class CreditRecord(ConcurrentTransitionMixin, models.Model):
         target=None,
         conditions=[_under_objection],
         permission=department_perm("credit.flag_record"),
-        custom={"label": _("Clear the objection flag"), "via_case": True},
+        # The system clears it too when the objection ends without a decision (withdrawn by the applicant).
+        custom={"label": _("Clear the objection flag"), "via_case": True, "also_system": True},
     )
     def clear_objection(self, **ctx: Any) -> None:
         self.under_objection = False

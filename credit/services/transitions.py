@@ -77,8 +77,9 @@ def _user_may(transition: Transition, instance: models.Model, actor: Any) -> boo
     if transition.custom.get("system") and not isinstance(actor, System):
         return False
     if isinstance(actor, System):
-        # The system takes only the steps declared as its own (a period ended, a timer fired).
-        return bool(transition.custom.get("system"))
+        # The system takes only the steps declared as its own (a period ended, a timer fired), and the
+        # case effects declared open to it (`also_system`: an objection withdrawn clears its flag).
+        return bool(transition.custom.get("system") or transition.custom.get("also_system"))
     return transition.has_perm(instance, actor)
 
 
