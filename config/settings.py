@@ -227,6 +227,14 @@ CELERY_BEAT_SCHEDULE = {
     "retry-pending-letters": {"task": "letters.tasks.retry_pending_letters", "schedule": 600.0},
     "start-missing-repair-work": {"task": "repair.tasks.start_missing_work", "schedule": 300.0},
     "start-missing-objection-work": {"task": "objections.tasks.start_missing_work", "schedule": 300.0},
+    "start-missing-complaint-work": {
+        "task": "objections.tasks.start_missing_complaint_work",
+        "schedule": 300.0,
+    },
+    "start-missing-reconsideration-work": {
+        "task": "objections.tasks.start_missing_reconsideration_work",
+        "schedule": 300.0,
+    },
     "requeue-stalled-deliveries": {
         "task": "notifications.tasks.requeue_stalled_deliveries",
         "schedule": 600.0,

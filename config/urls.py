@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from credit.workflow import workflow_site
 from letters.urls import api_urlpatterns as letters_api
 from notifications.urls import api_urlpatterns as notifications_api
-from objections.flows import ObjectionFlow
+from objections.flows import ComplaintFlow, ObjectionFlow, ReconsiderationFlow
 from objections.urls import api_urlpatterns as objections_api
 from repair.flows import RepairFlow
 from repair.urls import api_urlpatterns as repair_api
@@ -21,7 +21,7 @@ urlpatterns = [
     path("api/v1/", include(repair_api)),
     path("api/v1/", include(objections_api)),
     # viewflow's staff pages (queue, inbox, archive, task forms) for the case flows, scoped per department.
-    path("workflow/", workflow_site(RepairFlow, ObjectionFlow).urls),
+    path("workflow/", workflow_site(RepairFlow, ObjectionFlow, ReconsiderationFlow, ComplaintFlow).urls),
     path("", include("letters.urls")),
     path("", include("notifications.urls")),
     path("", include("credit.urls")),

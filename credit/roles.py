@@ -38,6 +38,7 @@ STAFF_ROLES = CITY_WIDE_ROLES | DEPARTMENT_ROLES
 _VIEW_STAFF = [
     "credit.view_creditrecord",
     "objections.view_objection",
+    "objections.view_reconsideration",
     "credit.view_person",
     "credit.view_deadline",
     "letters.view_letter",
@@ -49,6 +50,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "credit.view_creditrecord",
         "letters.view_letter",
         "objections.view_objection",
+        "objections.view_complaint",
+        "objections.view_reconsideration",
         "repair.view_repaircase",
     ],
     Role.INTAKE: [
@@ -83,10 +86,22 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_STAFF,
         "credit.mask_record",
         "objections.approve_extension",
+        "objections.reply_complaint",
+        "objections.view_complaint",
         "repair.approve_extension",
     ],
-    Role.RECONSIDERATION: [*_VIEW_STAFF, "credit.revoke_record", "credit.amend_record"],
-    Role.AUDITOR: [*_VIEW_STAFF, "credit.view_transitionlog", "credit.view_accesslog"],
+    Role.RECONSIDERATION: [
+        *_VIEW_STAFF,
+        "credit.revoke_record",
+        "credit.amend_record",
+        "objections.decide_reconsideration",
+    ],
+    Role.AUDITOR: [
+        *_VIEW_STAFF,
+        "credit.view_transitionlog",
+        "credit.view_accesslog",
+        "objections.view_complaint",
+    ],
 }
 
 

@@ -64,13 +64,19 @@ CASE_SUMMARY = "{{ process.artifact }} · {{ process.artifact.get_state_display 
 class ScopedFlowMixin:
     """Mixed into a case flow (a `viewflow.workflow.flow.Flow` whose process artifact is the case)."""
 
+    case_model: Any
+
+    def visible(self, user: Any) -> models.QuerySet[Any]:
+        """The cases of this flow the user may see; a flow with its own rule (complaints) overrides it."""
+        return scoped(user, self.case_model._default_manager.all())
+
     def has_view_permission(self, user: Any, obj: Any = None) -> bool:
         if not is_staff_member(user):
             return False
         if obj is None:
             return True
         case = obj.artifact if isinstance(obj, Process) else obj
-        return case is not None and scoped(user, type(case)._default_manager.filter(pk=case.pk)).exists()
+        return case is not None and self.visible(user).filter(pk=case.pk).exists()
 
     def has_manage_permission(self, user: Any, obj: Any = None) -> bool:
         """Nobody cancels, undoes or revives the work of a legal step by hand."""
@@ -315,7 +321,7 @@ class CaseTaskView(TaskSuccessUrlMixin, generic.FormView):  # type: ignore[type-
                 actor=self.request.user,
                 reason=form.cleaned_data.get("reason", ""),
                 payload=form.payload(),
-                visible=scoped(self.request.user, type(case)._default_manager.all()),
+                visible=self.request.activation.flow_class.instance.visible(self.request.user),  # type: ignore[attr-defined]
             )
         except TransitionError as exc:
             for field, errors in (exc.extra.get("errors") or {}).items():
@@ -336,7 +342,7 @@ class CaseTaskView(TaskSuccessUrlMixin, generic.FormView):  # type: ignore[type-
 def scoped_tasks(queryset: models.QuerySet[Task], flow_class: Any, user: Any) -> models.QuerySet[Task]:
     """Tasks of `flow_class` whose case the user may see."""
     case_model = flow_class.case_model
-    visible = scoped(user, case_model._default_manager.all()).values("pk")
+    visible = flow_class.instance.visible(user).values("pk")
     return queryset.filter(
         process__flow_class=flow_class,
         process__artifact_content_type=ContentType.objects.get_for_model(case_model),
@@ -348,7 +354,7 @@ def scoped_processes(
     queryset: models.QuerySet[Process], flow_class: Any, user: Any
 ) -> models.QuerySet[Process]:
     case_model = flow_class.case_model
-    visible = scoped(user, case_model._default_manager.all()).values("pk")
+    visible = flow_class.instance.visible(user).values("pk")
     return queryset.filter(
         flow_class=flow_class,
         artifact_content_type=ContentType.objects.get_for_model(case_model),

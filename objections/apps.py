@@ -10,7 +10,9 @@ class ObjectionsConfig(AppConfig):
         from credit.services.access import register_case_model
 
         from . import events, receivers  # noqa: F401  (declares the events; connects the step receiver)
-        from .models import Objection
+        from .models import Complaint, Objection, Reconsideration
 
-        # Staff may open a person's records "from" an objection: the access log names it.
+        # Staff may open a person's records "from" an objection or a reconsideration: the access log names it.
         register_case_model(Objection)
+        register_case_model(Reconsideration)
+        register_case_model(Complaint)

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from credit.roles import Role
 from notifications.models import Channel
-from notifications.registry import Event, applicant, declare
+from notifications.registry import Event, applicant, declare, heads
 
 ALL = (Channel.INBOX, Channel.EMAIL, Channel.SMS)
 ONLINE = (Channel.INBOX, Channel.EMAIL)
@@ -25,11 +25,42 @@ _case("objection.forwarded", _("the record is marked as under objection and your
 _case("objection.accepted", _("your objection was accepted"))
 _case("objection.extended", _("the verification period was extended"))
 _case("objection.decided", _("a decision was made on your objection"))
+_case("objection.reopened", _("the decision on your objection was set aside: it will be decided again"))
 declare(
     Event(
         "objection.new",
         _("a new objection is waiting to be flagged and forwarded"),
         (intake,),
+        ONLINE,
+        for_staff=True,
+        template="case.staff_update",
+    )
+)
+
+_case("reconsideration.filed", _("your application for reconsideration was received"), ONLINE)
+_case("reconsideration.accepted", _("your application for reconsideration was accepted"))
+_case("reconsideration.supplement_requested", _("materials are missing: see the notice to supplement"))
+_case("reconsideration.withdrawn", _("the application is deemed withdrawn: the materials were not supplied"))
+_case("reconsideration.extended", _("the reconsideration decision period was extended"))
+_case("reconsideration.decided", _("a decision was made on your application for reconsideration"))
+declare(
+    Event(
+        "reconsideration.ordered",
+        _("the reconsideration office ordered your department to act"),
+        (heads,),
+        ONLINE,
+        for_staff=True,
+        template="case.staff_update",
+    )
+)
+
+_case("complaint.filed", _("your complaint was received"), ONLINE)
+_case("complaint.replied", _("your complaint was answered in writing"))
+declare(
+    Event(
+        "complaint.new",
+        _("a complaint about your department is waiting for your reply"),
+        (heads,),
         ONLINE,
         for_staff=True,
         template="case.staff_update",

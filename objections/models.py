@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from credit.roles import department_perm, may
 
@@ -91,6 +91,23 @@ def _not_extended(objection: Any) -> bool:
     return not objection.extended
 
 
+def _set_aside_by_reconsideration(objection: Any, user: Any) -> bool:
+    """The reconsideration office (never the department whose decision it was) sets a decision aside."""
+    return (
+        may(user, "objections.decide_reconsideration")
+        and objection.department_id not in user.department_ids()
+    )
+
+
+def _no_other_open_objection(objection: Any) -> bool:
+    from .services import open_objection_on
+
+    other = open_objection_on(
+        person_id=objection.person_id, record=objection.record, repair_case=objection.repair_case
+    )
+    return other is None or other.pk == objection.pk
+
+
 class Objection(ConcurrentTransitionMixin, models.Model):
     class Channel(models.TextChoices):
         ONLINE = "online", _("Online, by the applicant")
@@ -153,6 +170,7 @@ class Objection(ConcurrentTransitionMixin, models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    reopened_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -178,6 +196,7 @@ class Objection(ConcurrentTransitionMixin, models.Model):
             ("handle_objection", _("Handle objections (accept, verify, draft)")),
             ("review_objection", _("Legal review of objection decisions")),
             ("approve_extension", _("Approve extensions of an objection's verification")),
+            ("decide_reconsideration", _("Accept and decide administrative reconsideration")),
         ]
 
     def __str__(self) -> str:
@@ -300,6 +319,26 @@ class Objection(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         field=state,
+        source=[S.DECIDED, S.NOT_ACCEPTED],
+        target=RETURN_VALUE(S.ACCEPTED, S.FORWARDED),
+        conditions=[_no_other_open_objection],
+        permission=_set_aside_by_reconsideration,
+        custom={"label": _("Reopen for a new decision"), "via_case": True, "reason_required": True},
+    )
+    def reopen(self, **ctx: Any) -> str:
+        """The decision was set aside on reconsideration: a decided objection is verified again, one not
+        accepted goes back to the acceptance decision."""
+        target = S.ACCEPTED if self.state == S.DECIDED else S.FORWARDED
+        self.reopened_count += 1
+        self.draft_outcome = self.draft_remedy = ""
+        self.draft_corrections = {}
+        self.draft_reasons = []
+        self.drafted_by = self.non_acceptance_proposed_by = self.decided_by = None
+        self.decided_at = self.closed_at = None
+        return target
+
+    @transition(
+        field=state,
         source=WITHDRAWABLE,
         target=S.WITHDRAWN,
         permission=_applicant,
@@ -329,3 +368,25 @@ class ObjectionEvidence(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+from .complaint import Complaint, ComplaintState  # noqa: E402  (their own modules; loaded with the models)
+from .reconsideration import (  # noqa: E402
+    Decision,
+    Reconsideration,
+    ReconsiderationState,
+)
+
+__all__ = [
+    "Complaint",
+    "ComplaintState",
+    "Decision",
+    "Ground",
+    "Objection",
+    "ObjectionEvidence",
+    "ObjectionState",
+    "Outcome",
+    "Reconsideration",
+    "ReconsiderationState",
+    "Remedy",
+]

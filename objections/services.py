@@ -397,6 +397,14 @@ def on_step(
     elif transition == "withdraw":
         _clear_flag(objection, SYSTEM, _("Objection withdrawn"))
         _close_all(objection, Deadline.Status.CANCELLED)
+    elif transition == "reopen":
+        # Set aside on reconsideration: decided again, the record flagged again while it is.
+        record = CreditRecord.objects.get(pk=objection.record_id)
+        if not objection.targets_decision and not record.under_objection and record.state in CORRECTABLE:
+            perform_transition(record, "flag_objection", actor=SYSTEM, reason=reason, via=objection)
+        if target == ObjectionState.ACCEPTED:
+            open_deadline(subject=objection, kind="objection.verify", start=today, ruleset=ruleset)
+        _tell(objection, "objection.reopened")
     _advance_work(objection, transition, source, target, actor)
 
 
@@ -456,6 +464,9 @@ _TASK_ENDED_BY: dict[str, str] = {
 def _advance_work(objection: Objection, transition: str, source: str, target: str, actor: Any) -> None:
     from .flows import ObjectionFlow
 
+    if transition == "reopen":  # the earlier work ended with the decision: new work starts
+        ObjectionFlow.reopen.run(objection=objection)
+        return
     if source == target or source not in _TASK_ENDED_BY:  # an extension ends no task
         return
     end_task(objection, getattr(ObjectionFlow, _TASK_ENDED_BY[source]), actor)

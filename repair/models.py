@@ -56,8 +56,11 @@ def _applicant(case: Any, user: Any) -> bool:
 
 def _reopener(case: Any, user: Any) -> bool:
     """Who sets a repair decision aside: the deciding department's legal reviewer, approving a founded
-    objection against it (the objection's own four-eyes rule applies to that approval)."""
-    return department_perm("objections.review_objection")(case, user)
+    objection against it (the objection's own four-eyes rule applies to that approval), or the
+    reconsideration office, never a member of the department whose decision it was."""
+    if department_perm("objections.review_objection")(case, user):
+        return True
+    return may(user, "objections.decide_reconsideration") and case.department_id not in user.department_ids()
 
 
 def _no_other_open_repair(case: Any) -> bool:

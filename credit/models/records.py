@@ -311,7 +311,8 @@ class CreditRecord(ConcurrentTransitionMixin, models.Model):
         target=None,
         conditions=[_not_under_objection],
         permission=department_perm("credit.flag_record"),
-        custom={"label": _("Flag as under objection"), "via_case": True},
+        # The system flags it again when a decision on the objection is set aside on reconsideration.
+        custom={"label": _("Flag as under objection"), "via_case": True, "also_system": True},
     )
     def flag_objection(self, **ctx: Any) -> None:
         self.under_objection = True

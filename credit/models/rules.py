@@ -246,6 +246,12 @@ class CityOverlay(models.Model):
     charity_evidence_accepted = models.BooleanField(
         _("charity donation (慈善捐助) accepted as evidence"), default=False
     )
+    complaint_reply_days = models.PositiveSmallIntegerField(
+        _("written reply to a complaint within (calendar days)"),
+        null=True,
+        blank=True,
+        help_text=_("The city's own period; empty: the rule set's (30 days, 征信业管理条例 Art. 26)."),
+    )
     basis = models.CharField(_("local basis"), max_length=200, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True, editable=False)
 
