@@ -158,3 +158,21 @@ def test_the_head_works_it_on_the_workflow_pages(personas: Personas, record: Cre
     ]
     client.force_login(personas.officer)
     assert list(client.get("/workflow/complaint/tasks/").context["object_list"]) == []
+
+
+def test_the_list_costs_a_constant_number_of_queries(personas: Personas) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def cost(user: Any, params: dict[str, str], count: int) -> int:
+        api = APIClient()
+        api.force_login(user)
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get(URL, params).data["count"] == count
+        return len(queries)
+
+    complain(personas.applicant, about="conduct", department=personas.market.pk)
+    one = [cost(personas.head, {"purpose": "enquiry"}, 1), cost(personas.applicant, {}, 1)]
+    for _ in range(3):
+        complain(personas.applicant, about="conduct", department=personas.market.pk)
+    assert [cost(personas.head, {"purpose": "enquiry"}, 4), cost(personas.applicant, {}, 4)] == one

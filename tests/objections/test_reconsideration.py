@@ -400,3 +400,27 @@ def test_the_office_works_it_on_the_workflow_pages(
     assert [t.flow_task.name for t in response.context["object_list"]] == ["acceptance"]
     client.force_login(personas.officer)
     assert list(client.get("/workflow/reconsideration/queue/").context["object_list"]) == []
+
+
+def test_the_list_costs_a_constant_number_of_queries(personas: Personas, office: Department) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def cost(user: Any, params: dict[str, str], count: int) -> int:
+        api = APIClient()
+        api.force_login(user)
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get(URL, params).data["count"] == count
+        return len(queries)
+
+    applied(personas, record_of(personas, 1))
+    one = [cost(personas.recon, {"purpose": "enquiry"}, 1), cost(personas.applicant, {}, 1)]
+    for month in (2, 3, 4):
+        applied(personas, record_of(personas, month))
+    assert [cost(personas.recon, {"purpose": "enquiry"}, 4), cost(personas.applicant, {}, 4)] == one
+
+
+def record_of(personas: Personas, month: int) -> CreditRecord:
+    return make_record(
+        person=personas.applicant_person, department=personas.market, decision_date=date(2026, month, 1)
+    )
