@@ -23,11 +23,27 @@ def demo(settings) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_seed_demo_is_idempotent(demo: None) -> None:
+    from objections.models import Complaint, Objection
+    from repair.models import RepairCase
+
     records = CreditRecord.objects.count()
     out = StringIO()
     call_command("seed_demo", stdout=out)
     assert "0 user(s) and 0 record(s) created" in out.getvalue()
+    assert "0 repair, 0 objection, 0 complaint filed" in out.getvalue()
     assert CreditRecord.objects.count() == records
+    assert (RepairCase.objects.count(), Objection.objects.count(), Complaint.objects.count()) == (1, 1, 1)
+
+
+def test_the_demo_gives_each_queue_work(demo: None) -> None:
+    """A repair for officer2 (environment), an objection for intake1 to forward, a complaint for head1."""
+    from objections.models import Complaint, Objection
+    from repair.models import RepairCase
+
+    assert RepairCase.objects.get().department.code == "environment"
+    objection = Objection.objects.get()
+    assert objection.person.user.username == "applicant1" and objection.department.code == "market"
+    assert Complaint.objects.get().department.code == "market"
 
 
 def test_the_demo_covers_states_rule_sets_and_both_applicants(demo: None) -> None:

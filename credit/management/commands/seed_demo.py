@@ -33,6 +33,13 @@ class Command(BaseCommand):
             from notifications.demo import seed_demo_notifications
 
             seed_demo_notifications()
+        if apps.is_installed("repair") and apps.is_installed("objections"):
+            from objections.demo import seed_demo_cases
+            from repair.demo import seed_demo_repairs
+
+            repairs, cases = seed_demo_repairs(), seed_demo_cases()
+            counts = f"{repairs} repair, {cases['objections']} objection, {cases['complaints']} complaint"
+            self.stdout.write(f"demo cases: {counts} filed (the worker starts their work)")
         self.stdout.write(f"demo data: {created['users']} user(s) and {created['records']} record(s) created")
         if not options["quiet_logins"]:
             self.stdout.write(
