@@ -9,6 +9,9 @@ again). gunicorn (sync workers) serves `bench.floor` (`config.settings` plus `PO
 DEBUG off; wrk posts with the applicant's session and CSRF token, floor and repair rounds alternating after
 a warm-up, each filing naming the next unused record.
 
+Each round also reports the CPU a request cost in gunicorn and in PostgreSQL (read from /proc, so Linux with
+the server on this machine), which depends much less than requests per second on what else the machine runs.
+
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust), Redis on 127.0.0.1:6379 and /usr/bin/wrk. Redis
 database 14 is the broker: the letters and notifications a filing enqueues after commit are counted and
 flushed, never run (the benchmark measures the web side). Figures and their meaning: docs/performance.md.
@@ -36,7 +39,7 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -483,8 +486,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int, log: Path) -> Iterator[str]:
-    """gunicorn serving `bench.floor`, until the block ends (or fails): stopped by its own process id."""
+def gunicorn(env: dict[str, str], workers: int, log: Path) -> Iterator[tuple[str, int]]:
+    """gunicorn serving `bench.floor`, until the block ends (or fails): stopped by its own process id.
+    Yields its address and that id."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [
@@ -515,7 +519,7 @@ def gunicorn(env: dict[str, str], workers: int, log: Path) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn did not answer within 60 s; see {log}")
             time.sleep(0.2)
-        yield base
+        yield base, process.pid
     finally:
         if process.poll() is None:
             process.terminate()
@@ -614,6 +618,8 @@ class Round:
     socket_errors: int
     last_id: int
     sample: str
+    web_cpu_ms: float | None = None  # CPU per request: gunicorn
+    db_cpu_ms: float | None = None  # and PostgreSQL
 
 
 def run_wrk(
@@ -654,6 +660,71 @@ def run_wrk(
         last_id=data["last_id"],
         sample=data["sample"],
     )
+
+
+# -- CPU used per request ------------------------------------------------------------------------------------
+#
+# Requests per second depend on whatever else the machine runs; the CPU each request costs depends much less
+# on it. Read from /proc: gunicorn's master and workers, and PostgreSQL's postmaster (which reaps each
+# backend, so with DB_CONN_MAX_AGE=0 every request's backend is counted when it exits) with its live children
+# (background writers, and any other client's sessions, which add noise). Linux and a local server only.
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int, *, reaped: bool) -> float:
+    """CPU seconds used by a process, and with `reaped` by the children it has waited for."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
+    return (utime + stime + ((cutime + cstime) if reaped else 0)) / CLOCK_TICKS
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def postmaster_pid() -> int | None:
+    """The local PostgreSQL server's process id (its data directory's postmaster.pid), or None."""
+    import psycopg2
+
+    try:
+        connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW data_directory")
+            row = cursor.fetchone()
+        connection.close()
+        pid = int((Path(row[0]) / "postmaster.pid").read_text().split()[0]) if row else None
+        if pid is not None:
+            _cpu_seconds(pid, reaped=True)
+        return pid
+    except (OSError, ValueError, IndexError, psycopg2.Error):
+        return None
+
+
+@dataclass
+class CpuMeter:
+    web: int  # gunicorn's master
+    database: int | None  # the postmaster
+
+    def read(self) -> tuple[float, float | None]:
+        """CPU seconds so far: the web server's, and the database server's (None if not readable)."""
+        web = _cpu_seconds(self.web, reaped=True)
+        web += sum(_cpu_seconds(child, reaped=True) for child in _children(self.web))
+        if self.database is None:
+            return web, None
+        try:
+            database = _cpu_seconds(self.database, reaped=True)
+            for child in _children(self.database):
+                # A child that exited since the list was read is counted at the next reading (reaped).
+                with suppress(FileNotFoundError):
+                    database += _cpu_seconds(child, reaped=False)
+        except OSError:
+            return web, None
+        return web, database
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:5.2f} ms"
 
 
 # -- main ----------------------------------------------------------------------------------------------------
@@ -711,12 +782,14 @@ def main() -> int:
     plan += [(kind, args.duration) for _ in range(args.rounds) for kind in ("floor", "repair")]
     rounds: list[Round] = []
     filed_2xx = 0
-    with gunicorn(dict(os.environ), args.workers, var_dir / "gunicorn.log") as base:
+    with gunicorn(dict(os.environ), args.workers, var_dir / "gunicorn.log") as (base, web_pid):
+        meter = CpuMeter(web=web_pid, database=postmaster_pid())
         session = login(base, seeded.password)
         file_once(base, session, next_id)
         next_id += 1
         filed_2xx += 1
         for index, (kind, seconds) in enumerate(plan):
+            web_before, db_before = meter.read()
             result = run_wrk(
                 base=base,
                 kind=kind,
@@ -727,11 +800,18 @@ def main() -> int:
                 lua=lua,
                 out=var_dir / f"wrk-{index:02d}-{kind}.txt",
             )
+            time.sleep(0.5)  # the requests still in flight when wrk stopped finish, their backends exit
+            web_after, db_after = meter.read()
+            done = max(result.requests, 1)
+            result.web_cpu_ms = (web_after - web_before) / done * 1000
+            if db_before is not None and db_after is not None:
+                result.db_cpu_ms = (db_after - db_before) / done * 1000
             label = "warm-up" if index < 2 else f"round {(index - 2) // 2 + 1}"
             print(
                 f"{label:<9} {kind:<7}{result.rps:>9.1f} req/s   p50 {result.p50_ms:6.1f} ms   "
                 f"p99 {result.p99_ms:6.1f} ms   non-2xx {result.non_2xx}   "
-                f"socket errors {result.socket_errors}"
+                f"socket errors {result.socket_errors}   CPU/request: web {result.web_cpu_ms:5.2f} ms, "
+                f"database {_ms(result.db_cpu_ms)}"
                 + (f"   first non-2xx: {result.sample}" if result.sample else ""),
                 flush=True,
             )
@@ -790,8 +870,17 @@ def report(args: Any, rounds: list[Round], measured: InProcess) -> None:
         f"{'socket errors and timeouts, all rounds':<40}"
         f"{total('floor', lambda r: r.socket_errors):>12}{total('repair', lambda r: r.socket_errors):>12}"
     )
+    web = {kind: median(kind, lambda r: r.web_cpu_ms or 0.0) for kind in ("floor", "repair")}
+    measured_db = all(r.db_cpu_ms is not None for r in rounds)
+    db = {kind: median(kind, lambda r: r.db_cpu_ms or 0.0) for kind in ("floor", "repair")}
+    print(f"{'CPU per request, gunicorn, ms (median)':<40}{web['floor']:>12.2f}{web['repair']:>12.2f}")
+    if measured_db:
+        print(f"{'CPU per request, PostgreSQL, ms (median)':<40}{db['floor']:>12.2f}{db['repair']:>12.2f}")
     verdict = "target met" if ratio >= TARGET else "target NOT met"
     print(f"{'ratio repair / floor':<40}{ratio:>24.3f}  {verdict}")
+    if measured_db:
+        cpu_ratio = (web["floor"] + db["floor"]) / (web["repair"] + db["repair"])
+        print(f"{'CPU per request, floor / repair':<40}{cpu_ratio:>24.3f}  (less sensitive to other load)")
     print(f"{'target: repair / floor at least':<40}{TARGET:>24.3f}")
     print(f"{'stock viewflow start alone / floor':<40}{VIEWFLOW_START:>24.3f}")
     print(f"{'SQL statements, file_repair':<40}{service.total:>24}  ({service.savepoints} savepoint)")

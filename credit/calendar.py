@@ -22,10 +22,12 @@ import holidays
 from credit.models import CalendarDay, CalendarYear
 
 __all__ = [
+    "Days",
     "DueDate",
     "add_calendar_days",
     "add_working_days",
     "calendar_days_due",
+    "days_from",
     "is_working_day",
     "working_days_between",
     "working_days_due",
@@ -85,8 +87,12 @@ def _statutory_holidays(year: int) -> frozenset[date]:
     )
 
 
-class _Days:
-    """The calendar data for one computation: one query for the overrides of its window, one for the years."""
+class Days:
+    """The calendar data for one or more computations: one query for the overrides of its window (extended
+    when a computation runs past it), one for the official years when a day outside chinese_calendar's years
+    is asked. Several due dates counted from one day (a filing's deadlines) share one instance, so one read.
+    It lives for one computation or one transaction, never across requests: an override entered in the
+    admin counts from the next computation on."""
 
     def __init__(self, first: date, last: date) -> None:
         self._first = first
@@ -126,6 +132,45 @@ class _Days:
             return weekday, False
         return weekday and d not in _statutory_holidays(d.year), True
 
+    def working_days_due(self, start: date, n: int) -> DueDate:
+        """The n-th working day after `start` (the start day is not counted); `start` itself when n == 0.
+
+        Provisional if any day examined after `start`, up to and including the result, was decided by the
+        rule."""
+        _check_date(start)
+        _check_count(n)
+        current, provisional, remaining = start, False, n
+        while remaining:
+            current += _ONE_DAY
+            working, by_rule = self.decide(current)
+            provisional |= by_rule
+            if working:
+                remaining -= 1
+        return DueDate(current, provisional)
+
+    def calendar_days_due(self, start: date, n: int) -> DueDate:
+        """`start` + n days, moved on to the next working day if that day is a rest day.
+
+        This applies to n == 0 as well: a period whose last day is a rest day ends on the next working day
+        (民法典 Art. 203). Provisional if the nominal last day or any day it moved over was decided by the
+        rule."""
+        _check_date(start)
+        _check_count(n)
+        current = start + timedelta(days=n)
+        working, provisional = self.decide(current)
+        while not working:
+            current += _ONE_DAY
+            working, by_rule = self.decide(current)
+            provisional |= by_rule
+        return DueDate(current, provisional)
+
+
+def days_from(start: date, *, working_days: int = 0, calendar_days: int = 0) -> Days:
+    """Calendar data for counting up to `working_days` working days or `calendar_days` calendar days from
+    `start` (and for dates beyond, read when a count gets there), with one query."""
+    _check_date(start)
+    return Days(start, start + timedelta(days=max(2 * working_days, calendar_days) + _SLACK_DAYS))
+
 
 def _check_date(d: date) -> None:
     # A datetime would never match the date keys of the overrides, and which day it is depends on its zone.
@@ -140,7 +185,7 @@ def _check_count(n: int) -> None:
 
 def is_working_day(d: date) -> bool:
     _check_date(d)
-    return _Days(d, d).decide(d)[0]
+    return Days(d, d).decide(d)[0]
 
 
 def working_days_due(start: date, n: int) -> DueDate:
@@ -150,15 +195,7 @@ def working_days_due(start: date, n: int) -> DueDate:
     """
     _check_date(start)
     _check_count(n)
-    days = _Days(start + _ONE_DAY, start + timedelta(days=2 * n + _SLACK_DAYS))
-    current, provisional, remaining = start, False, n
-    while remaining:
-        current += _ONE_DAY
-        working, by_rule = days.decide(current)
-        provisional |= by_rule
-        if working:
-            remaining -= 1
-    return DueDate(current, provisional)
+    return Days(start + _ONE_DAY, start + timedelta(days=2 * n + _SLACK_DAYS)).working_days_due(start, n)
 
 
 def calendar_days_due(start: date, n: int) -> DueDate:
@@ -171,13 +208,7 @@ def calendar_days_due(start: date, n: int) -> DueDate:
     _check_date(start)
     _check_count(n)
     current = start + timedelta(days=n)
-    days = _Days(current, current + timedelta(days=_SLACK_DAYS))
-    working, provisional = days.decide(current)
-    while not working:
-        current += _ONE_DAY
-        working, by_rule = days.decide(current)
-        provisional |= by_rule
-    return DueDate(current, provisional)
+    return Days(current, current + timedelta(days=_SLACK_DAYS)).calendar_days_due(start, n)
 
 
 def add_working_days(start: date, n: int) -> date:
@@ -195,7 +226,7 @@ def working_days_between(start: date, end: date) -> int:
     _check_date(end)
     if end <= start:
         return 0
-    days = _Days(start + _ONE_DAY, end)
+    days = Days(start + _ONE_DAY, end)
     count, current = 0, start
     while current < end:
         current += _ONE_DAY

@@ -226,7 +226,11 @@ class RepairViewSet(
         """File a repair: by the person or their agent online, or by intake for a walk-in (signed form)."""
         body = FileSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        record = self._record(request, body.validated_data["record"])
+        # Filing reads the record's own fields and its department's city; the rest is not joined.
+        record = get_object_or_404(
+            scoped(request.user, CreditRecord.objects.select_related("department")),
+            pk=body.validated_data["record"],
+        )
         case = services.file_repair(
             record=record,
             actor=request.user,

@@ -13,14 +13,21 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from credit.models import CityOverlay, CreditRecord, Deadline, DownstreamEvent, RuleSet
+from credit.models import CreditRecord, Deadline, DownstreamEvent, RuleSet
 from credit.models.people import persons_acted_for
 from credit.roles import department_perm, may
-from credit.services.deadlines import close_deadline, extend_deadline, meet_deadline, open_deadline
+from credit.selectors import rules_in_force
+from credit.services.deadlines import (
+    close_deadline,
+    extend_deadline,
+    meet_deadline,
+    open_deadline,
+    open_deadlines,
+)
 from credit.services.records import bring_up_to_date
 from credit.services.transitions import Forbidden, System, WrongState, perform_transition, write_log
 from letters.models import LetterKind
@@ -45,6 +52,22 @@ SYSTEM = System("system:repair")
 
 def _acts_for(user: Any, person_id: int) -> bool:
     return bool(user and user.is_authenticated and person_id in set(persons_acted_for(user)))
+
+
+def _reserve_case_id() -> int | None:
+    """On PostgreSQL a case's id is taken from its sequence before the INSERT, so that its number, made from
+    the id, is written by the INSERT itself: an UPDATE after it would write a second version of the row and
+    of each of its index entries. SQLite has no sequence to ask (None): there the number follows in an
+    UPDATE. Either way the id comes from the database and the number from the id, so both stay unique."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [RepairCase._meta.db_table])
+        return int(cursor.fetchone()[0])
+
+
+def _case_number(filed_on: date, case_id: int) -> str:
+    return f"XF{filed_on.year}{case_id:08d}"
 
 
 @transaction.atomic
@@ -82,35 +105,46 @@ def file_repair(
     if blocking:
         raise ValidationError(" ".join(r.message for r in blocking), code="not_eligible")
     today = timezone.localdate()
-    # Both deadlines of a filing read their rules from this one prefetch.
-    ruleset = RuleSet.objects.prefetch_related("deadline_rules").in_force(today)
+    # One statement says which rule set and overlay are in force; the rows themselves (frozen once
+    # published) usually come from the process's copy, the rule set with its deadline rules.
+    ruleset, overlay = rules_in_force(today, record.department.city)
     case = RepairCase(
         record=record,
-        person=record.person,
-        department=record.department,
+        person_id=record.person_id,
+        department_id=record.department_id,
         ruleset=ruleset,
-        overlay=CityOverlay.in_force(record.department.city, today),
+        overlay=overlay,
         channel=RepairCase.Channel.WALK_IN if walk_in else RepairCase.Channel.ONLINE,
         filed_by=actor,
         statement=statement.strip(),
         duty_fulfilled_on=duty_fulfilled_on,
     )
+    case.pk = _reserve_case_id()
+    if case.pk is not None:
+        case.number = _case_number(today, case.pk)
     try:
-        with transaction.atomic():
-            case.save()
+        case.save(force_insert=True)
     except IntegrityError as exc:
+        # Another filing of this record committed since the eligibility check (the partial unique
+        # constraint). No savepoint is needed: raising ends this transaction, or this function's savepoint
+        # when a caller's transaction encloses it, and nothing runs on the aborted transaction before that.
         raise ValidationError(
             _("This record already has an open repair application."), code="open_repair"
         ) from exc
-    case.number = f"XF{today.year}{case.pk:08d}"
+    changed: list[str] = []
+    if case.number is None:  # no id reserved: the number from the id the INSERT gave
+        case.number = _case_number(today, case.pk)
+        changed.append("number")
     if signed_form is not None:
         clean = clean_upload(signed_form)
         case.signed_form.save(f"{case.number}{clean.extension}", ContentFile(clean.content), save=False)
-    case.save(update_fields=["number", "signed_form"])
+        changed.append("signed_form")
+    if changed:
+        case.save(update_fields=changed)
     text = ruleset.commitment_text
     Commitment.objects.create(
         case=case,
-        person=record.person,
+        person_id=record.person_id,
         ruleset=ruleset,
         text=text,
         text_sha256=hashlib.sha256(text.encode()).hexdigest(),
@@ -124,8 +158,8 @@ def file_repair(
         actor=actor,
         reason=str(RepairCase.Channel(case.channel).label),
     )
-    open_deadline(subject=case, kind="repair.accept", start=today, ruleset=ruleset)
-    open_deadline(subject=case, kind="repair.total", start=today, ruleset=ruleset)
+    # Both deadlines count from today: one read of the calendar, one INSERT.
+    open_deadlines(subject=case, kinds=("repair.accept", "repair.total"), start=today, ruleset=ruleset)
     # The work (viewflow's process) and the notices follow after commit, in a task: neither is needed for
     # the application to exist with its deadlines, and together they were most of the cost of filing.
     from .tasks import after_filing

@@ -94,6 +94,14 @@ def _empty_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_kept_rules() -> None:
+    """Each test starts without the rule sets another test's (rolled-back) rows left in the process."""
+    from credit.selectors import forget_rules
+
+    forget_rules()
+
+
+@pytest.fixture(autouse=True)
 def _frozen_now(time_machine: object) -> None:
     """Every test starts on Monday 2026-11-23 10:00 in Shanghai; none reads the real clock."""
     time_machine.move_to("2026-11-23T10:00:00+08:00", tick=False)  # type: ignore[attr-defined]

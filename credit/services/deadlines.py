@@ -3,7 +3,7 @@ viewflow task as a boundary timer, and closed as met, missed, extended or cancel
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -17,24 +17,28 @@ from credit.models.rules import DeadlineUnit
 from credit.periods import Period
 
 
-def compute_due(*, start: date, value: int, unit: str) -> calendar.DueDate:
+def compute_due(*, start: date, value: int, unit: str, days: calendar.Days | None = None) -> calendar.DueDate:
+    """The due date of a deadline of `value` `unit` counted from `start`. `days` is calendar data already
+    loaded (several deadlines from one start share it); without it the calendar is read for this one."""
     if unit == DeadlineUnit.WORKING_DAYS:
+        if days is not None:
+            return days.working_days_due(start, value)
         return calendar.working_days_due(start, value)
-    if unit == DeadlineUnit.CALENDAR_DAYS:
-        return calendar.calendar_days_due(start, value)
     # A period of months or years whose last day is a rest day ends on the next working day, as a
     # period of calendar days does.
-    nominal = Period(value, unit).end(start)
-    return calendar.calendar_days_due(nominal, 0)
+    if unit != DeadlineUnit.CALENDAR_DAYS:
+        start, value = Period(value, unit).end(start), 0
+    if days is not None:
+        return days.calendar_days_due(start, value)
+    return calendar.calendar_days_due(start, value)
 
 
-def open_deadline(
-    *, subject: models.Model, kind: str, start: date, ruleset: RuleSet, replaces: Deadline | None = None
+def _deadline(
+    *, subject: models.Model, kind: str, start: date, ruleset: RuleSet, days: calendar.Days | None = None
 ) -> Deadline:
-    """Create the pending deadline `kind` of `subject`, counted from `start` under `ruleset`."""
     rule = ruleset.deadline_rule(kind)
-    due = compute_due(start=start, value=rule.value, unit=rule.unit)
-    return Deadline.objects.create(
+    due = compute_due(start=start, value=rule.value, unit=rule.unit, days=days)
+    return Deadline(
         content_type=ContentType.objects.get_for_model(subject),
         object_id=subject.pk,
         kind=kind,
@@ -46,8 +50,37 @@ def open_deadline(
         start_date=start,
         due_date=due.date,
         provisional=due.provisional,
-        replaces=replaces,
     )
+
+
+def open_deadline(
+    *, subject: models.Model, kind: str, start: date, ruleset: RuleSet, replaces: Deadline | None = None
+) -> Deadline:
+    """Create the pending deadline `kind` of `subject`, counted from `start` under `ruleset`."""
+    deadline = _deadline(subject=subject, kind=kind, start=start, ruleset=ruleset)
+    deadline.replaces = replaces
+    deadline.save(force_insert=True)
+    return deadline
+
+
+def open_deadlines(
+    *, subject: models.Model, kinds: Sequence[str], start: date, ruleset: RuleSet
+) -> list[Deadline]:
+    """Create several pending deadlines of `subject`, all counted from `start` under `ruleset`: the rows
+    `open_deadline` would make one by one, with one read of the calendar and one INSERT (which sends no
+    model signals; nothing listens to a deadline's)."""
+    rules = [ruleset.deadline_rule(kind) for kind in kinds]
+    # Wide enough for every count in working or calendar days; a period of months or years runs past it and
+    # the calendar reads the rest when a count gets there.
+    days = calendar.days_from(
+        start,
+        working_days=max((r.value for r in rules if r.unit == DeadlineUnit.WORKING_DAYS), default=0),
+        calendar_days=max((r.value for r in rules if r.unit == DeadlineUnit.CALENDAR_DAYS), default=0),
+    )
+    deadlines = [
+        _deadline(subject=subject, kind=kind, start=start, ruleset=ruleset, days=days) for kind in kinds
+    ]
+    return Deadline.objects.bulk_create(deadlines)
 
 
 def close_deadline(deadline: Deadline, *, status: str, at: datetime | None = None) -> bool:
