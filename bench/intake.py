@@ -360,12 +360,17 @@ class Statements:
     tables: dict[str, int]
 
 
+# A subquery, with at most one level of parentheses inside: left out when naming a statement's table.
+_SUBQUERY = re.compile(r"\(SELECT[^()]*(\([^()]*\)[^()]*)*\)")
+
+
 def _statements(queries: list[dict[str, Any]]) -> Statements:
     kinds = Counter(q["sql"].split()[0].upper() for q in queries)
     tables = Counter(
         match.group(1)
         for q in queries
-        if (match := re.search(r'(?:FROM|INTO|UPDATE)\s+"([a-z_]+)"', q["sql"])) is not None
+        if (match := re.search(r'(?:FROM|INTO|UPDATE)\s+"([a-z_]+)"', _SUBQUERY.sub("", q["sql"])))
+        is not None
     )
     return Statements(
         total=len(queries),
