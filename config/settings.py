@@ -218,6 +218,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Due workflow timers claimed and fired per transaction by the sweep (credit.timers).
+TIMER_SWEEP_BATCH = env_int("TIMER_SWEEP_BATCH", 500)
 CELERY_BEAT_SCHEDULE = {
     # viewflow's timer sweep; every flow uses select_for_update_lock (checked by credit.checks).
     "fire-due-workflow-timers": {"task": "credit.tasks.fire_due_workflow_timers", "schedule": 60.0},

@@ -14,6 +14,10 @@ case_transitioned = Signal()
 # The letters app serves the 信用修复告知书 on it ("两书同达").
 record_registered = Signal()
 
+# Sent when a workflow timer's path raised and the timer was marked failed (credit.timers), inside the
+# sweep's transaction: sender=viewflow Task, task (the failed timer task), error (its message).
+timer_failed = Signal()
+
 
 @receiver(post_migrate)
 def _sync_roles(sender: object, **kwargs: object) -> None:

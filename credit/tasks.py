@@ -38,13 +38,23 @@ def _single_sweep_on_sqlite(name: str) -> Iterator[bool]:
 
 @shared_task(ignore_result=True)
 def fire_due_workflow_timers() -> int:
-    from viewflow.workflow.timers import fire_due_timers
+    """Fire the due workflow timers in bounded batches, exactly once across parallel sweeps
+    (credit.timers). On SQLite sweeps take turns (no row locks there)."""
+    from credit.timers import dispatch_due_timers
 
     with _single_sweep_on_sqlite("timer-sweep") as mine:
         if not mine:
             logger.info("Another timer sweep is running; skipped")
             return 0
-        return fire_due_timers()
+        result = dispatch_due_timers(batch_size=settings.TIMER_SWEEP_BATCH)
+        if result.skipped or result.failed:
+            logger.info(
+                "Timer sweep: %d fired, %d left for the next sweep, %d failed",
+                result.fired,
+                result.skipped,
+                len(result.failed),
+            )
+        return result.fired
 
 
 @shared_task(ignore_result=True)

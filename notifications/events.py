@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from .models import Channel
-from .registry import Event, applicant, assignee_or_queue, declare, heads
+from .registry import Event, administrators, applicant, assignee_or_queue, declare, heads
 
 ALL = (Channel.INBOX, Channel.EMAIL, Channel.SMS)
 
@@ -39,6 +39,15 @@ TASK_ESCALATED = declare(
         _("A task passed its deadline and is escalated to the head"),
         (heads,),
         ALL,
+        for_staff=True,
+    )
+)
+TIMER_FAILED = declare(
+    Event(
+        "timer.failed",
+        _("A deadline's escalation failed and needs an administrator"),
+        (heads, administrators),
+        (Channel.INBOX, Channel.EMAIL),
         for_staff=True,
     )
 )

@@ -7,6 +7,7 @@ from typing import Any
 from django.dispatch import receiver
 
 from credit.flows import deadline_overdue
+from credit.signals import timer_failed
 from letters.models import LetterKind
 from letters.services import letter_issued, letter_served
 
@@ -54,6 +55,22 @@ def _task_escalated(sender: Any, deadline: Any, task: Any, **kwargs: Any) -> Non
             "deadline": deadline,
             "subject": subject,
             "task": task,
+            "department": getattr(subject, "department", None),
+        },
+        case_number=str(getattr(subject, "number", "") or ""),
+    )
+
+
+@receiver(timer_failed, dispatch_uid="notifications.timer_failed")
+def _timer_failed(sender: Any, task: Any, error: str, **kwargs: Any) -> None:
+    subject = task.process.coerced.artifact
+    notify(
+        "timer.failed",
+        key=f"timer:{task.pk}:failed",
+        context={
+            "task": task,
+            "subject": subject,
+            "error": error[:300],
             "department": getattr(subject, "department", None),
         },
         case_number=str(getattr(subject, "number", "") or ""),

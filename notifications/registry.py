@@ -52,6 +52,11 @@ def department_role(role: str) -> Resolver:
     return resolve
 
 
+def administrators(context: dict[str, Any]) -> list[Any]:
+    """The system's administrators (Django staff): they fix what the software cannot."""
+    return list(get_user_model().objects.filter(is_staff=True, is_active=True))
+
+
 heads = department_role(Role.HEAD)
 department_queue = department_role(Role.OFFICER)
 

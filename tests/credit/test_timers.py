@@ -1,0 +1,130 @@
+"""The timer dispatcher (credit.timers): due timers fired once, in bounded batches; a failing escalation is
+marked and reported once, not retried forever; the sweep's query uses the due-timer index."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import TestCase
+from rest_framework.test import APIClient
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
+
+from credit.flows import deadline_overdue
+from credit.models import Deadline
+from credit.timers import dispatch_due_timers, revive_failed, sweep_cost_query
+from notifications.models import Notification
+from repair.flows import RepairFlow
+from tests.conftest import Personas
+from tests.factories import UserFactory, make_record
+
+pytestmark = pytest.mark.django_db
+
+
+def filed(personas: Personas, n: int) -> list[int]:
+    """n repair applications (their examine tasks carry a 3 WD acceptance timer)."""
+    ids = []
+    api = APIClient()
+    api.force_authenticate(personas.applicant)
+    for i in range(n):
+        record = make_record(
+            person=personas.applicant_person, department=personas.market, decision_date=date(2026, 1 + i, 1)
+        )
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            response = api.post(
+                "/api/v1/repairs/",
+                {"record": record.pk, "statement": "已整改", "commitment_accepted": True},
+                format="json",
+            )
+        ids.append(response.data["id"])
+    return ids
+
+
+def timers(case_ids: list[int]) -> Any:
+    return Task.objects.filter(process__artifact_object_id__in=case_ids, flow_task_type="TIMER")
+
+
+def escalations(case_ids: list[int]) -> int:
+    return Task.objects.filter(process__artifact_object_id__in=case_ids, flow_task=RepairFlow.overdue).count()
+
+
+def test_due_timers_fire_once_in_bounded_batches(personas: Personas, time_machine) -> None:  # type: ignore[no-untyped-def]
+    cases = filed(personas, 5)
+    assert timers(cases).filter(status=STATUS.SCHEDULED).count() == 5
+    time_machine.move_to("2026-11-26T23:59:59+08:00", tick=False)  # the acceptance deadline's last second
+    assert dispatch_due_timers(batch_size=2).fired == 0
+    time_machine.move_to("2026-11-27T00:00:01+08:00", tick=False)
+    result = dispatch_due_timers(batch_size=2)
+    assert (result.fired, result.batches, result.failed) == (5, 3, [])
+    assert escalations(cases) == 5
+    assert timers(cases).filter(status=STATUS.DONE).count() == 5
+    assert Notification.objects.filter(event="task.escalated", recipient=personas.head).count() == 5
+    # Once: the next sweep finds nothing, and the officer's tasks are still theirs.
+    assert dispatch_due_timers(batch_size=2).fired == 0
+    assert escalations(cases) == 5
+    assert (
+        Task.objects.filter(process__artifact_object_id__in=cases, flow_task=RepairFlow.examine)
+        .filter(status=STATUS.NEW)
+        .count()
+        == 5
+    )
+
+
+def test_a_timer_whose_host_task_finished_does_not_escalate(personas: Personas, time_machine) -> None:  # type: ignore[no-untyped-def]
+    (case,) = filed(personas, 1)
+    api = APIClient()
+    api.force_authenticate(personas.officer)
+    assert api.post(f"/api/v1/repairs/{case}/transitions/accept/", {}, format="json").status_code == 200
+    time_machine.move_to("2026-11-27T00:00:01+08:00", tick=False)
+    assert dispatch_due_timers().fired == 0  # the acceptance timer was cancelled with its task
+    assert escalations([case]) == 0
+
+
+def test_a_failing_escalation_is_marked_reported_once_and_revivable(
+    personas: Personas, time_machine, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    admin = UserFactory(username="sysadmin", is_staff=True)
+    (case,) = filed(personas, 1)
+    time_machine.move_to("2026-11-27T00:00:01+08:00", tick=False)
+
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("mail relay down")
+
+    monkeypatch.setattr(deadline_overdue, "send", broken)  # the escalation path fails
+    result = dispatch_due_timers()
+    assert (result.fired, len(result.failed)) == (1, 1)
+    timer = Task.objects.get(pk=result.failed[0])
+    failed = Task.objects.get(pk=timer.data["_escalation_failed"]["task"])
+    assert failed.flow_task == RepairFlow.overdue and failed.status == STATUS.ERROR
+    assert "mail relay down" in timer.data["_escalation_failed"]["error"]
+    told = set(
+        Notification.objects.filter(event="timer.failed").values_list("recipient__username", flat=True)
+    )
+    assert told == {"head", "sysadmin", "admin"}  # the department's head and the administrators
+    # Not retried on every sweep, and not reported again.
+    assert dispatch_due_timers().fired == 0 and not dispatch_due_timers().failed
+    assert Notification.objects.filter(event="timer.failed", recipient=admin).count() == 1
+    assert not Notification.objects.filter(event="task.escalated").exists()
+
+    monkeypatch.undo()
+    revive_failed(failed)  # the relay is back: the escalation runs again
+    assert Notification.objects.filter(event="task.escalated", recipient=personas.head).count() == 1
+    with pytest.raises(ValueError):
+        revive_failed(Task.objects.get(pk=failed.pk))  # revived already: only a failed task
+    assert escalations([case]) == 2  # the failed one and the one that ran
+
+
+def test_the_empty_sweep_is_one_indexed_query(personas: Personas, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    filed(personas, 3)  # scheduled, not due
+    with django_assert_num_queries(3):  # SAVEPOINT, the claim, RELEASE
+        assert dispatch_due_timers().fired == 0
+    if connection.vendor == "postgresql":  # SQLite cannot match a partial index to bound parameters
+        sql, params = sweep_cost_query(Deadline.objects.first().due_at).query.sql_with_params()  # type: ignore[union-attr]
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")  # a test table is tiny; ask whether it can
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = " ".join(row[0] for row in cursor.fetchall())
+        assert "viewflow_task_due_timers" in plan, plan
