@@ -55,6 +55,7 @@ test-services: venv
 bench: venv
 	$(BIN)/python bench/letters.py
 	$(BIN)/python bench/intake.py   # needs PostgreSQL, Redis and wrk on this machine
+	$(BIN)/python bench/deadlines.py   # needs PostgreSQL
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

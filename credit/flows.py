@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.dispatch import Signal
 from viewflow import this
 from viewflow.workflow import flow, lock
@@ -22,6 +23,22 @@ from credit.services.transitions import perform_transition
 # Sent when a deadline's boundary timer fires before its task is done: sender=Deadline, deadline, task.
 # The notifications registry (issue #4) will tell the head of department; nothing listens yet.
 deadline_overdue = Signal()
+
+
+def case_of(activation: Any) -> Any:
+    """The process's case with its department, in one query (escalations run by the thousand per sweep)."""
+    process = activation.process
+    model = ContentType.objects.get_for_id(process.artifact_content_type_id).model_class()
+    assert model is not None
+    return model._default_manager.select_related("department").get(pk=process.artifact_object_id)
+
+
+def escalate(deadline: Deadline | None, subject: Any, task: Any) -> None:
+    """Report an overdue deadline (the receivers tell the head), its subject already at hand."""
+    if deadline is None:
+        return
+    deadline.subject = subject  # the generic relation's cache: the receivers need not fetch it again
+    deadline_overdue.send(sender=Deadline, deadline=deadline, task=task)
 
 
 class RecordMaskFlow(flow.Flow):
@@ -54,6 +71,6 @@ class RecordMaskFlow(flow.Flow):
         meet_deadline(subject=record, kind="record.mask")
 
     def report_overdue(self, activation: Any) -> None:
-        record = activation.process.artifact
+        record = case_of(activation)
         deadline = Deadline.objects.for_object(record).filter(kind="record.mask").order_by("-pk").first()
-        deadline_overdue.send(sender=Deadline, deadline=deadline, task=activation.task)
+        escalate(deadline, record, activation.task)

@@ -32,7 +32,7 @@ from typing import Any
 from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from viewflow.workflow.models import Task
+from viewflow.workflow.models import Process, Task
 from viewflow.workflow.status import STATUS
 
 logger = logging.getLogger(__name__)
@@ -105,14 +105,66 @@ def _record_failure(timer_id: int, failed: Task | None, error: str, trace: str =
     timer_failed.send(sender=Task, task=failed or timer, error=error)
 
 
-def _failed_downstream(timer: Task, since: datetime) -> Task | None:
-    """The task of this timer's path that viewflow recorded as failed, if any."""
-    return (
-        Task.objects.filter(process_id=timer.process_id, status=STATUS.ERROR, created__gte=since)
-        .exclude(pk=timer.pk)
+def _failed_downstream(fired: dict[int, Task], since: datetime) -> list[Task]:
+    """The tasks of these timers' paths that viewflow recorded as failed (one per process at most)."""
+    if not fired:
+        return []
+    failed = (
+        Task.objects.filter(process_id__in=list(fired), status=STATUS.ERROR, created__gte=since)
+        .exclude(pk__in=[timer.pk for timer in fired.values()])
         .order_by("pk")
-        .first()
     )
+    first: dict[int, Task] = {}
+    for task in failed:
+        first.setdefault(task.process_id, task)
+    return list(first.values())
+
+
+def _lock_processes(tasks: list[Task]) -> set[int]:
+    """The batch's process rows, locked without waiting; the ones someone holds now are left out."""
+    ids = {task.process_id for task in tasks}
+    return set(
+        Process.objects.filter(pk__in=ids).select_for_update(skip_locked=True).values_list("pk", flat=True)
+    )
+
+
+def _run_batch(ids: list[int], result: SweepResult, passed_over: set[int], *, careful: bool) -> None:
+    """Fire the claimed timers. Optimistic by default: no savepoint per timer (viewflow already keeps a
+    failing escalation in its own savepoint and marks it ERROR); should a firing itself raise, the caller
+    rolls the batch back and runs it again `careful`ly, each timer in its own savepoint."""
+    tasks = list(Task.objects.filter(pk__in=ids).select_related("process").order_by("scheduled", "pk"))
+    free = _lock_processes(tasks)
+    failures: list[tuple[int, Task | None, str, str]] = []
+    fired_by_process: dict[int, Task] = {}
+    started = timezone.now()
+    for task in tasks:
+        if task.process_id not in free:
+            result.skipped += 1
+            passed_over.add(task.pk)
+            continue
+        if careful:
+            try:
+                with transaction.atomic():
+                    fired = _fire(task)
+            except Exception as exc:  # one broken flow must not stop the sweep
+                logger.exception("Timer task %s failed to fire", task.pk)
+                failures.append((task.pk, None, str(exc), traceback.format_exc()))
+                continue
+        else:
+            fired = _fire(task)
+        if fired:
+            result.fired += 1
+            fired_by_process[task.process_id] = task
+    # One query for the whole batch: the escalations viewflow recorded as failed.
+    for failed in _failed_downstream(fired_by_process, started):
+        timer = fired_by_process[failed.process_id]
+        error = (failed.data or {}).get("_exception", {}).get("title", "")
+        logger.error("The escalation of timer task %s failed: %s", timer.pk, error)
+        failures.append((timer.pk, failed, error, ""))
+    for timer_id, failed, error, trace in failures:
+        with transaction.atomic():
+            _record_failure(timer_id, failed, error, trace)
+        result.failed.append(timer_id)
 
 
 def dispatch_due_timers(
@@ -128,33 +180,28 @@ def dispatch_due_timers(
             if not ids:
                 break
             result.batches += 1
-            failures: list[tuple[int, Task | None, str, str]] = []
-            tasks = Task.objects.filter(pk__in=ids).select_related("process").order_by("scheduled", "pk")
-            for task in tasks:
-                if not _lock_process(task):
-                    result.skipped += 1
-                    passed_over.add(task.pk)
-                    continue
-                started = timezone.now()
-                try:
-                    with transaction.atomic():
-                        fired = _fire(task)
-                except Exception as exc:  # one broken flow must not stop the sweep
-                    logger.exception("Timer task %s failed to fire", task.pk)
-                    failures.append((task.pk, None, str(exc), traceback.format_exc()))
-                    continue
-                if fired:
-                    result.fired += 1
-                    failed = _failed_downstream(task, started)
-                    if failed is not None:
-                        error = (failed.data or {}).get("_exception", {}).get("title", "")
-                        logger.error("The escalation of timer task %s failed: %s", task.pk, error)
-                        failures.append((task.pk, failed, error, ""))
-            for timer_id, failed, error, trace in failures:
+            attempt = SweepResult()
+            try:
                 with transaction.atomic():
-                    _record_failure(timer_id, failed, error, trace)
-                result.failed.append(timer_id)
+                    _run_batch(ids, attempt, set(passed_over), careful=False)
+            except Exception:
+                logger.warning("A timer of the batch raised; the batch runs again, timer by timer")
+                attempt = SweepResult()
+                _run_batch(ids, attempt, passed_over, careful=True)
+            else:
+                _run_batch_passed_over(ids, attempt, passed_over)
+            result.fired += attempt.fired
+            result.skipped += attempt.skipped
+            result.failed += attempt.failed
     return result
+
+
+def _run_batch_passed_over(ids: list[int], attempt: SweepResult, passed_over: set[int]) -> None:
+    """After an optimistic batch: the timers it passed over are not claimed again by this sweep."""
+    if attempt.skipped:
+        passed_over.update(
+            Task.objects.filter(pk__in=ids, status=STATUS.SCHEDULED).values_list("pk", flat=True)
+        )
 
 
 def revive_failed(task: Task) -> None:

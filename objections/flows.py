@@ -21,7 +21,7 @@ from viewflow import this
 from viewflow.workflow import flow, lock
 from viewflow.workflow.models import Process
 
-from credit.flows import deadline_overdue
+from credit.flows import case_of, escalate
 from credit.models import Deadline
 from credit.services.transitions import System, perform_transition
 from credit.workflow import CASE_SUMMARY, CaseTask, ScopedFlowMixin, deadline_timer_of
@@ -108,7 +108,7 @@ class ObjectionFlow(ScopedFlowMixin, flow.Flow):
 
     def report_overdue(self, activation: Any) -> None:
         """Tell the head: the clock of the objection's current task ran out (once per deadline)."""
-        objection = activation.process.artifact
+        objection = case_of(activation)
         if objection.state == ObjectionState.SUBMITTED:
             kinds = ["objection.forward", "objection.flag"]
         else:
@@ -119,8 +119,7 @@ class ObjectionFlow(ScopedFlowMixin, flow.Flow):
             .order_by("-pk")
             .first()
         )
-        if deadline is not None:
-            deadline_overdue.send(sender=Deadline, deadline=deadline, task=activation.task)
+        escalate(deadline, objection, activation.task)
 
 
 class ReconsiderationFlow(ScopedFlowMixin, flow.Flow):
@@ -204,7 +203,7 @@ class ReconsiderationFlow(ScopedFlowMixin, flow.Flow):
             perform_transition(case, "deem_withdrawn", actor=SYSTEM)
 
     def report_overdue(self, activation: Any) -> None:
-        case = activation.process.artifact
+        case = case_of(activation)
         deadline = (
             Deadline.objects.for_object(case)
             .filter(
@@ -213,8 +212,7 @@ class ReconsiderationFlow(ScopedFlowMixin, flow.Flow):
             .order_by("-pk")
             .first()
         )
-        if deadline is not None:
-            deadline_overdue.send(sender=Deadline, deadline=deadline, task=activation.task)
+        escalate(deadline, case, activation.task)
 
 
 class ComplaintFlow(ScopedFlowMixin, flow.Flow):
@@ -249,9 +247,8 @@ class ComplaintFlow(ScopedFlowMixin, flow.Flow):
         return activation.process
 
     def report_overdue(self, activation: Any) -> None:
-        complaint = activation.process.artifact
+        complaint = case_of(activation)
         deadline = (
             Deadline.objects.for_object(complaint).filter(kind="complaint.reply").order_by("-pk").first()
         )
-        if deadline is not None:
-            deadline_overdue.send(sender=Deadline, deadline=deadline, task=activation.task)
+        escalate(deadline, complaint, activation.task)

@@ -24,7 +24,7 @@ from viewflow import this
 from viewflow.workflow import flow, lock
 from viewflow.workflow.models import Process
 
-from credit.flows import deadline_overdue
+from credit.flows import case_of, escalate
 from credit.models import Deadline
 from credit.services.deadlines import deadline_timer
 from credit.services.transitions import System, perform_transition
@@ -124,7 +124,7 @@ class RepairFlow(ScopedFlowMixin, flow.Flow):
 
     def report_overdue(self, activation: Any) -> None:
         """Tell the head: the clock of the case's current task ran out (keyed by the deadline: told once)."""
-        case = activation.process.artifact
+        case = case_of(activation)
         kinds = ["repair.accept"] if case.state == RepairState.SUBMITTED else list(_DECISION_CLOCK)
         deadline = (
             Deadline.objects.for_object(case)
@@ -132,8 +132,7 @@ class RepairFlow(ScopedFlowMixin, flow.Flow):
             .order_by("-pk")
             .first()
         )
-        if deadline is not None:
-            deadline_overdue.send(sender=Deadline, deadline=deadline, task=activation.task)
+        escalate(deadline, case, activation.task)
 
 
 def complete(case: RepairCase, node: Any, actor: Any = None) -> None:

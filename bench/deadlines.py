@@ -1,0 +1,303 @@
+"""The legal clock at scale: 1,000,000 pending deadlines, 10,000 of them due, on PostgreSQL. Reports the
+seconds of a full sweep by one worker (credit.timers.dispatch_due_timers, as beat's task runs it), the effects
+per second, whether every due timer fired exactly once, and the cost of a sweep with nothing due, before and
+after (when 10,000 fired timers are history). Run with `make bench` or `.venv/bin/python bench/deadlines.py`.
+It reports; it asserts nothing. Figures and their meaning: docs/performance.md.
+
+Seeding: one repair case is filed through the real service and its flow started (a process, the officer's
+examine task, its acceptance timer linked to its `repair.accept` deadline). It is then copied in bulk, row for
+row, with new ids: 10,000 cases (each with its own credit record, process, examine task, timer due in the past
+and deadline), and 990,000 further pending deadlines and scheduled timers due in the future. A fresh
+database `credit_repair_bench_clock` is created (dropped first) and left for inspection.
+
+Targets (issue #7): the 10,000 fired exactly once within 30 s on one worker; an empty sweep at most 5 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DB_NAME = "credit_repair_bench_clock"
+DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+DUE_TARGET_SECONDS = 30.0
+EMPTY_TARGET_MS = 5.0
+
+
+def recreate_database() -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        cursor.execute(f"CREATE DATABASE {DB_NAME}")
+    connection.close()
+
+
+def columns(cursor: Any, table: str) -> list[str]:
+    cursor.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+        [table],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def copy_rows(cursor: Any, table: str, template_id: int, count: int, overrides: dict[str, str]) -> int:
+    """Insert `count` copies of row `template_id` with ids after the table's last; `overrides` maps a column
+    to an SQL expression of `g` (1..count) and `base` (the first new id minus one). Returns `base`."""
+    cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")  # noqa: S608  (table names from this file)
+    base = cursor.fetchone()[0]
+    cols = columns(cursor, table)
+    exprs = []
+    for col in cols:
+        if col == "id":
+            exprs.append(f"{base} + g")
+        elif col in overrides:
+            exprs.append(overrides[col].replace("{base}", str(base)))
+        else:
+            exprs.append(f"t.{col}")
+    cursor.execute(
+        f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(exprs)} "  # noqa: S608
+        f"FROM {table} t, generate_series(1, %s) g WHERE t.id = %s",
+        [count, template_id],
+    )
+    cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
+    return base
+
+
+def seed(due: int, pending: int) -> dict[str, Any]:
+    from django.db import connection, transaction
+    from viewflow.workflow.models import Task
+
+    from credit.models import Deadline
+    from repair.services import file_repair, start_work
+    from tests.factories import DepartmentFactory, PersonFactory, UserFactory, make_record
+
+    began = time.perf_counter()
+    market = DepartmentFactory(code="market", name="示范市市场监督管理局")
+    head = UserFactory(username="bench-head", role="head", department=market)
+    applicant = UserFactory(username="bench-applicant", role="applicant")
+    person = PersonFactory(user=applicant)
+    record = make_record(person=person, department=market, decision_date=date(2026, 5, 31))
+    with transaction.atomic():
+        case = file_repair(record=record, actor=applicant, statement="已整改", commitment_accepted=True)
+    start_work(case.pk)
+    timer = Task.objects.get(process__artifact_object_id=case.pk, flow_task_type="TIMER")
+    host = timer.previous.get()
+    deadline = Deadline.objects.get(object_id=case.pk, kind="repair.accept")
+    assert deadline.task_id == timer.pk
+    template_seconds = time.perf_counter() - began
+
+    began = time.perf_counter()
+    past = "'2026-01-05 00:00:00+08'"
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The due cases: record, case, process, examine task, timer (after the examine task), deadline.
+        copies = due - 1  # the template case is due too
+        records = copy_rows(
+            cursor,
+            "credit_creditrecord",
+            record.pk,
+            copies,
+            {"number": "t.number || '-' || g", "decision_number": "t.decision_number || '-' || g"},
+        )
+        cases = copy_rows(
+            cursor,
+            "repair_repaircase",
+            case.pk,
+            copies,
+            {"number": "t.number || '-' || g", "record_id": f"{records} + g"},
+        )
+        process_id = timer.process_id
+        processes = copy_rows(
+            cursor, "viewflow_process", process_id, copies, {"artifact_object_id": f"{cases} + g"}
+        )
+        hosts = copy_rows(cursor, "viewflow_task", host.pk, copies, {"process_id": f"{processes} + g"})
+        timers = copy_rows(
+            cursor, "viewflow_task", timer.pk, copies, {"process_id": f"{processes} + g", "scheduled": past}
+        )
+        cursor.execute(
+            "INSERT INTO viewflow_task_previous (from_task_id, to_task_id) "
+            "SELECT %s + g, %s + g FROM generate_series(1, %s) g",
+            [timers, hosts, copies],
+        )
+        copy_rows(
+            cursor,
+            "credit_deadline",
+            deadline.pk,
+            copies,
+            {"object_id": f"{cases} + g", "task_id": f"{timers} + g", "due_date": "'2026-01-04'"},
+        )
+        # The template's own timer and deadline are due too.
+        cursor.execute(f"UPDATE viewflow_task SET scheduled = {past} WHERE id = %s", [timer.pk])  # noqa: S608
+        cursor.execute("UPDATE credit_deadline SET due_date = '2026-01-04' WHERE id = %s", [deadline.pk])
+        # The rest of the city's clock: pending deadlines and scheduled timers due over the next two years.
+        spread = (
+            "(timestamp '2026-12-01' + mod(g, 700) * interval '1 day' + mod(g, 86400) * interval '1 second')"
+        )
+        copy_rows(
+            cursor,
+            "credit_deadline",
+            deadline.pk,
+            pending - due,
+            {"object_id": "1000000000 + g", "task_id": "NULL", "due_date": f"({spread})::date"},
+        )
+        later = copy_rows(
+            cursor, "viewflow_process", process_id, pending - due, {"artifact_object_id": "NULL"}
+        )
+        copy_rows(
+            cursor,
+            "viewflow_task",
+            timer.pk,
+            pending - due,
+            {"process_id": f"{later} + g", "scheduled": f"{spread} AT TIME ZONE 'Asia/Shanghai'"},
+        )
+        cursor.execute("ANALYZE")
+    copy_seconds = time.perf_counter() - began
+    return {
+        "head": head,
+        "template_seconds": template_seconds,
+        "copy_seconds": copy_seconds,
+        "due_cases": [*range(cases + 1, cases + copies + 1), case.pk],
+    }
+
+
+def empty_sweep_ms(now: Any, repetitions: int) -> tuple[float, str]:
+    """The median time of a sweep that finds nothing due, and the plan of its query."""
+    from django.db import connection
+
+    from credit.timers import dispatch_due_timers, sweep_cost_query
+
+    times = []
+    for _ in range(repetitions):
+        began = time.perf_counter()
+        result = dispatch_due_timers(now=now)
+        times.append((time.perf_counter() - began) * 1000)
+        assert result.fired == 0
+    sql, params = sweep_cost_query(now).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    return statistics.median(times), plan
+
+
+def counts(seeded: dict[str, Any]) -> dict[str, int]:
+    from viewflow.workflow.models import Task
+    from viewflow.workflow.status import STATUS
+
+    from credit.models import Deadline
+    from notifications.models import Notification
+    from repair.flows import RepairFlow
+
+    return {
+        "timers_done": Task.objects.filter(flow_task_type="TIMER", status=STATUS.DONE).count(),
+        "timers_due_left": Task.objects.filter(
+            flow_task_type="TIMER", status=STATUS.SCHEDULED, scheduled__lt="2026-06-01T00:00:00+08:00"
+        ).count(),
+        "escalations": Task.objects.filter(flow_task=RepairFlow.overdue).count(),
+        "notices": Notification.objects.filter(event="task.escalated", recipient=seeded["head"]).count(),
+        "pending_deadlines": Deadline.objects.filter(status="pending").count(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--due", type=int, default=10_000, help="due timers (and their deadlines)")
+    parser.add_argument("--pending", type=int, default=1_000_000, help="pending deadlines in all")
+    parser.add_argument("--batch", type=int, default=500, help="timers claimed per transaction")
+    parser.add_argument("--repetitions", type=int, default=50, help="empty sweeps timed, each time")
+    args = parser.parse_args()
+
+    var_dir = Path(tempfile.mkdtemp(prefix="bench-clock-"))
+    from cryptography.fernet import Fernet
+
+    # Production settings (DEBUG off: cached templates, no query log), as a worker runs them.
+    os.environ.update(
+        {
+            "DATABASE_URL": DATABASE_URL,
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "ID_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "ID_LOOKUP_KEY": secrets.token_urlsafe(32),
+            "LETTERS_TRUST_ROOTS": "/dev/null",
+            "VAR_DIR": str(var_dir),
+            "CELERY_BROKER_URL": f"filesystem://{var_dir}",  # deliveries are queued, not sent
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        }
+    )
+    recreate_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    began = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False)
+    print(f"database {DB_NAME}: created and migrated in {time.perf_counter() - began:.1f} s", flush=True)
+    seeded = seed(args.due, args.pending)
+    print(
+        f"seeded: the template case in {seeded['template_seconds']:.1f} s; {args.due} due cases and "
+        f"{args.pending - args.due} further pending deadlines and timers copied in "
+        f"{seeded['copy_seconds']:.1f} s",
+        flush=True,
+    )
+    before = counts(seeded)
+    print("before:", before, flush=True)
+
+    early = timezone.now().replace(year=2025)  # nothing is due before the earliest seeded moment
+    empty_before, _plan = empty_sweep_ms(early, args.repetitions)
+    print(f"empty sweep, nothing fired yet: median {empty_before:.2f} ms", flush=True)
+
+    from credit.timers import dispatch_due_timers
+
+    began = time.perf_counter()
+    result = dispatch_due_timers(batch_size=args.batch)
+    seconds = time.perf_counter() - began
+    after = counts(seeded)
+    exactly_once = (
+        after["timers_done"] == result.fired == args.due
+        and after["escalations"] == args.due
+        and after["notices"] == args.due
+        and after["timers_due_left"] == 0
+    )
+    print(
+        f"full sweep: {result.fired} fired in {seconds:.1f} s ({result.fired / seconds:.0f} effects/s), "
+        f"{result.batches} batches, {result.skipped} passed over, {len(result.failed)} failed; "
+        f"exactly once: {exactly_once}",
+        flush=True,
+    )
+    print("after:", after, flush=True)
+    empty_after, plan_after = empty_sweep_ms(timezone.now(), args.repetitions)
+    print(f"empty sweep, {args.due} fired timers in the table: median {empty_after:.2f} ms", flush=True)
+    print()
+    print(f"{'measure':48} {'value':>12} {'target':>10}")
+    print(f"{'due timers fired (one worker)':48} {result.fired:>12} {args.due:>10}")
+    print(f"{'seconds for the full sweep':48} {seconds:>12.1f} {DUE_TARGET_SECONDS:>10.0f}")
+    print(f"{'effects per second':48} {result.fired / seconds:>12.0f}")
+    print(f"{'exactly once (timers, escalations, notices)':48} {exactly_once!s:>12}")
+    print(f"{'empty sweep before, ms (median)':48} {empty_before:>12.2f} {EMPTY_TARGET_MS:>10.0f}")
+    print(f"{'empty sweep after, ms (median)':48} {empty_after:>12.2f} {EMPTY_TARGET_MS:>10.0f}")
+    print()
+    print("plan of the empty sweep's query, after:")
+    print(plan_after)
+    print(f"\nthe database {DB_NAME} is left for inspection; the queued deliveries are under {var_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
