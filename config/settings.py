@@ -224,6 +224,11 @@ CELERY_BEAT_SCHEDULE = {
     # viewflow's timer sweep; every flow uses select_for_update_lock (checked by credit.checks).
     "fire-due-workflow-timers": {"task": "credit.tasks.fire_due_workflow_timers", "schedule": 60.0},
     "mark-missed-deadlines": {"task": "credit.tasks.mark_missed_deadlines", "schedule": 300.0},
+    # A calendar change whose recomputation message was lost is recomputed all the same.
+    "recompute-missed-calendar-changes": {
+        "task": "credit.recompute_tasks.recompute_missed_calendar_changes",
+        "schedule": 600.0,
+    },
     "advance-record-periods": {"task": "credit.tasks.advance_record_periods", "schedule": 3600.0},
     # A letter whose generation message was lost (broker flushed, worker killed) is sent again.
     "retry-pending-letters": {"task": "letters.tasks.retry_pending_letters", "schedule": 600.0},

@@ -7,4 +7,4 @@ class CreditConfig(AppConfig):
     verbose_name = _("Credit records")
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401  (registers system checks and receivers)
+        from . import checks, receivers, signals  # noqa: F401  (registers system checks and receivers)

@@ -24,7 +24,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
@@ -87,19 +87,22 @@ def deadline_timer_of(*kinds: str) -> Callable[[Any], datetime]:
     """A delay for ``.OnTimeout(...)`` on a task whose legal clock may have been replaced or have run out:
     the due moment of the case's latest deadline of `kinds` that is pending or already missed (a task
     created after its deadline passed is overdue at once; the escalation is keyed by the deadline, so it
-    is raised once). The timer task is linked to the deadline, so an extension or recomputation moves it."""
+    is raised once). The timer task is linked to the deadline, so an extension or recomputation moves it;
+    the row is read under its lock, so a recomputation at the same time either sees the link or is seen."""
 
     def delay(activation: Any) -> datetime:
         subject = activation.process.artifact
-        deadline = (
-            Deadline.objects.for_object(subject)
-            .filter(kind__in=kinds, status__in=[Deadline.Status.PENDING, Deadline.Status.MISSED])
-            .order_by("-pk")
-            .first()
-        )
-        if deadline is None:
-            raise LookupError(f"{subject!r} has no deadline {kinds!r} to attach a timer to")
-        Deadline.objects.filter(pk=deadline.pk).update(task=activation.task)
+        with transaction.atomic(savepoint=False):
+            deadline = (
+                Deadline.objects.for_object(subject)
+                .filter(kind__in=kinds, status__in=[Deadline.Status.PENDING, Deadline.Status.MISSED])
+                .order_by("-pk")
+                .select_for_update(of=("self",))
+                .first()
+            )
+            if deadline is None:
+                raise LookupError(f"{subject!r} has no deadline {kinds!r} to attach a timer to")
+            Deadline.objects.filter(pk=deadline.pk).update(task=activation.task)
         return deadline.due_at
 
     delay.deadline_kind = " / ".join(kinds)  # type: ignore[attr-defined]

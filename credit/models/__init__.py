@@ -1,19 +1,21 @@
 from .audit import AccessLog, TransitionLog
-from .deadlines import Deadline
+from .deadlines import Deadline, DeadlineChange
 from .outbox import DownstreamEvent
 from .people import Authorisation, Department, Membership, Person, Role, User
 from .records import CreditRecord, Penalty, RecordAmendment
 from .rules import CityOverlay, DeadlineRule, DomainPeriodRule, RuleSet, TierRule
-from .workdays import CalendarDay, CalendarYear
+from .workdays import CalendarChange, CalendarDay, CalendarYear
 
 __all__ = [
     "AccessLog",
     "Authorisation",
+    "CalendarChange",
     "CalendarDay",
     "CalendarYear",
     "CityOverlay",
     "CreditRecord",
     "Deadline",
+    "DeadlineChange",
     "DeadlineRule",
     "Department",
     "DomainPeriodRule",

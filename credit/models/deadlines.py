@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .audit import AppendOnlyModel
 from .rules import DeadlineUnit
 
 
@@ -74,6 +75,14 @@ class Deadline(models.Model):
             models.Index(
                 fields=["due_date"], name="deadline_pending_due", condition=models.Q(status="pending")
             ),
+            # Recomputation after a calendar change: the pending deadlines whose window [start, due]
+            # touches the changed days (due_date >= first and start_date <= last), read in keyset batches
+            # in this order (credit.services.recompute).
+            models.Index(
+                fields=["due_date", "start_date", "id"],
+                name="deadline_pending_window",
+                condition=models.Q(status="pending"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -82,5 +91,44 @@ class Deadline(models.Model):
     @property
     def due_at(self) -> datetime:
         """A deadline ends at 24:00 Asia/Shanghai on its due day, i.e. at 00:00 of the next day."""
-        tz = timezone.get_default_timezone()
-        return datetime.combine(self.due_date + timedelta(days=1), time.min, tzinfo=tz)
+        return due_moment(self.due_date)
+
+
+def due_moment(due_date: date) -> datetime:
+    """The moment a deadline due on `due_date` runs out: 24:00 Asia/Shanghai, i.e. 00:00 of the next day."""
+    tz = timezone.get_default_timezone()
+    return datetime.combine(due_date + timedelta(days=1), time.min, tzinfo=tz)
+
+
+class DeadlineChange(AppendOnlyModel):
+    """A pending deadline's due date or provisional flag changed by a recomputation after a calendar change:
+    the history of its due date. Append-only, like the transition log."""
+
+    deadline = models.ForeignKey(
+        Deadline, on_delete=models.PROTECT, related_name="changes", verbose_name=_("deadline")
+    )
+    cause = models.ForeignKey(
+        "credit.CalendarChange",
+        on_delete=models.PROTECT,
+        related_name="deadline_changes",
+        verbose_name=_("cause"),
+    )
+    old_due = models.DateField(_("old due date"))
+    new_due = models.DateField(_("new due date"))
+    old_provisional = models.BooleanField(_("was provisional"))
+    new_provisional = models.BooleanField(_("provisional"))
+    # The viewflow timer task rescheduled with it, if one was still waiting.
+    timer_task_id = models.PositiveBigIntegerField(_("timer moved"), null=True, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("deadline change")
+        verbose_name_plural = _("deadline changes")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.deadline_id}: {self.old_due.isoformat()} → {self.new_due.isoformat()}"
+
+    @property
+    def reason(self) -> str:
+        return str(self.cause)

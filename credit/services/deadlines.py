@@ -141,15 +141,24 @@ def deadline_timer(kind: str) -> Callable[[Any], datetime]:
     """A delay for viewflow's ``.OnTimeout(...)``: the due moment of the process's pending deadline `kind`.
 
     The flow's process must expose the case as ``process.artifact`` (viewflow's generic relation). The
-    timer task is linked to the deadline row, so a recomputation can move both.
+    timer task is linked to the deadline row, so a recomputation can move both. The row is read under its
+    lock: a recomputation moving it at the same time either sees the link or is seen by this read.
     """
 
     def delay(activation: Any) -> datetime:
         subject = activation.process.artifact
-        deadline = Deadline.objects.for_object(subject).pending().filter(kind=kind).order_by("-pk").first()
-        if deadline is None:
-            raise LookupError(f"{subject!r} has no pending deadline {kind!r} to attach a timer to")
-        Deadline.objects.filter(pk=deadline.pk).update(task=activation.task)
+        with transaction.atomic(savepoint=False):
+            deadline = (
+                Deadline.objects.for_object(subject)
+                .pending()
+                .filter(kind=kind)
+                .order_by("-pk")
+                .select_for_update(of=("self",))
+                .first()
+            )
+            if deadline is None:
+                raise LookupError(f"{subject!r} has no pending deadline {kind!r} to attach a timer to")
+            Deadline.objects.filter(pk=deadline.pk).update(task=activation.task)
         return deadline.due_at
 
     delay.deadline_kind = kind  # type: ignore[attr-defined]
