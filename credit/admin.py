@@ -3,15 +3,21 @@ scoped API and workspace, which ask for a purpose and write the access log."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from credit import reports
 from credit.models import (
     AccessLog,
     CalendarDay,
@@ -158,10 +164,164 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Overdue now")), ("no", _("Not overdue"))]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() == "yes":
+            return queryset.overdue()
+        if self.value() == "no":
+            return queryset.exclude(pk__in=Deadline.objects.overdue().values("pk"))
+        return queryset
+
+
+class KindFilter(admin.SimpleListFilter):
+    """The kinds the rule sets know, from their (small) table: the stock filter would ask the deadline table
+    for its DISTINCT kinds, a scan of every row."""
+
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        kinds = DeadlineRule.objects.order_by("kind").values_list("kind", flat=True).distinct()
+        return [(kind, kind) for kind in kinds]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
+class DepartmentFilter(admin.SimpleListFilter):
+    """The department of the deadline's subject (a reconsideration's office)."""
+
+    title = _("department")
+    parameter_name = "department"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [(str(pk), name) for pk, name in Department.objects.order_by("code").values_list("pk", "name")]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(reports.in_departments([int(value)]))
+
+
+# The met/missed table covers the last 30 days unless a period is asked for.
+REPORT_DAYS = 30
+
+
+class ReportForm(forms.Form):
+    start = forms.DateField(label=_("due from"), required=False)
+    end = forms.DateField(label=_("due to"), required=False)
+    department = forms.ModelChoiceField(
+        label=_("department"), queryset=Department.objects.none(), required=False
+    )
+    overdue_after = forms.CharField(required=False, widget=forms.HiddenInput)
+    provisional_after = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, scope: frozenset[int] | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        departments = Department.objects.order_by("code")
+        self.fields["department"].queryset = (  # type: ignore[attr-defined]
+            departments if scope is None else departments.filter(pk__in=scope)
+        )
+
+    def _cursor(self, name: str) -> reports.Cursor | None:
+        text = self.cleaned_data.get(name) or ""
+        if not text:
+            return None
+        try:
+            return reports.Cursor.parse(text)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="cursor") from exc
+
+    def clean_overdue_after(self) -> reports.Cursor | None:
+        return self._cursor("overdue_after")
+
+    def clean_provisional_after(self) -> reports.Cursor | None:
+        return self._cursor("provisional_after")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        today = timezone.localdate()
+        data["end"] = data.get("end") or today
+        data["start"] = data.get("start") or data["end"] - timedelta(days=REPORT_DAYS - 1)
+        if data["start"] > data["end"]:
+            raise forms.ValidationError(_("The period starts after it ends."), code="period")
+        return data
+
+
 @admin.register(Deadline)
 class DeadlineAdmin(ReadOnlyAdmin):
-    list_display = ["kind", "content_type", "object_id", "start_date", "due_date", "provisional", "status"]
-    list_filter = ["status", "provisional", "kind"]
+    list_display = ["kind", "subject", "department", "start_date", "due_date", "provisional", "status"]
+    list_filter = ["status", "provisional", OverdueFilter, KindFilter, DepartmentFilter]
+    list_select_related = ["content_type"]
+    # The changelist would count the whole table a second time for "N total"; the filtered count is enough.
+    show_full_result_count = False
+    change_list_template = "admin/credit/deadline/change_list.html"
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return reports.with_subject_columns(super().get_queryset(request))
+
+    @admin.display(description=_("case or record"))
+    def subject(self, deadline: Deadline) -> str:
+        return f"{deadline.content_type.name} {deadline.subject_number or deadline.object_id}"  # type: ignore[attr-defined]
+
+    @admin.display(description=_("department"))
+    def department(self, deadline: Deadline) -> str:
+        return deadline.department_name or "-"  # type: ignore[attr-defined]
+
+    def get_urls(self) -> list[Any]:
+        report = path("report/", self.admin_site.admin_view(self.report_view), name="credit_deadline_report")
+        return [report, *super().get_urls()]
+
+    def report_view(self, request: HttpRequest) -> TemplateResponse:
+        """The three deadline reports, limited to the departments the user answers for (all for city-wide
+        staff and the administrator)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        scope = reports.report_scope(request.user)
+        form = ReportForm(request.GET, scope=scope)
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Deadline reports"),
+            "form": form,
+        }
+        if form.is_valid():
+            data = form.cleaned_data
+            department = data.get("department")
+            departments = scope if department is None else frozenset({department.pk})
+            overdue = reports.overdue_now(after=data["overdue_after"], departments=departments)
+            provisional = reports.provisional_pending(
+                after=data["provisional_after"], departments=departments
+            )
+            context.update(
+                start=data["start"],
+                end=data["end"],
+                overdue=overdue,
+                provisional=provisional,
+                outcomes=reports.outcomes(start=data["start"], end=data["end"], departments=departments),
+                overdue_next=_with(request, overdue_after=overdue.next),
+                provisional_next=_with(request, provisional_after=provisional.next),
+            )
+        return TemplateResponse(request, "admin/credit/deadline/report.html", context)
+
+
+def _with(request: HttpRequest, **changes: Any) -> str:
+    """The current query string with `changes` (a next-page link), or "" when a change is None."""
+    if any(value is None for value in changes.values()):
+        return ""
+    query = request.GET.copy()
+    for name, value in changes.items():
+        query[name] = str(value)
+    return f"?{query.urlencode()}"
 
 
 @admin.register(TransitionLog)

@@ -267,6 +267,9 @@ class ServiceRecord(models.Model):
                 name="electronic_service_needs_consent",
             )
         ]
+        # The reminder of the period to apply for reconsideration finds the letters served on given days
+        # (objections.reminders), without reading the whole archive.
+        indexes = [models.Index(fields=["served_at"], name="service_served_at")]
 
     def __str__(self) -> str:
         return f"{self.letter} {self.method} {self.served_at:%Y-%m-%d}"

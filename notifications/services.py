@@ -17,7 +17,9 @@ from django.utils import timezone, translation
 
 from credit import calendar
 from credit.models import Deadline
+from credit.reports import department_of
 
+from . import reminders
 from .gateways import sms_gateway
 from .models import Channel, Delivery, DeliveryStatus, Notification, Preference
 from .registry import EVENTS
@@ -234,15 +236,29 @@ def send_daily_digests(*, on: date | None = None) -> int:
 
 
 def send_deadline_reminders(*, lead_working_days: int | None = None) -> int:
-    """Remind whoever holds the work (or the department's queue) N working days before a pending deadline
-    and on its last day. Idempotent: each reminder is an occurrence of its own."""
+    """The morning reminders, N working days before a clock ends and on its last day: the staff's
+    deadlines to whoever holds the work (or the department's queue), the applicant's own clocks to the
+    applicant and their agents. Idempotent: each reminder is an occurrence of its own, raised once."""
     lead = lead_working_days if lead_working_days is not None else settings.NOTIFY_REMINDER_WORKING_DAYS
     today = timezone.localdate()
     ahead = calendar.add_working_days(today, lead)
+    days = reminders.targets(today, ahead)
+    return _remind_staff(days) + _remind_applicants(days)
+
+
+def _remind_staff(days: reminders.Targets) -> int:
     raised = 0
-    for deadline in Deadline.objects.pending().filter(due_date__in=[today, ahead]).select_related("task"):
+    # The applicant's clocks are not the staff's to act on: when one ends, the case's timer acts (the
+    # application lapses, or is deemed withdrawn), so the queue is not told to do anything about it.
+    due = (
+        Deadline.objects.pending()
+        .filter(due_date__in=list(days))
+        .exclude(kind__in=list(reminders.APPLICANT_DEADLINES))
+        .select_related("task")
+    )
+    for deadline in due:
         subject = deadline.subject
-        when = "today" if deadline.due_date == today else "ahead"
+        when = days[deadline.due_date]
         with transaction.atomic():
             raised += len(
                 notify(
@@ -252,12 +268,48 @@ def send_deadline_reminders(*, lead_working_days: int | None = None) -> int:
                         "deadline": deadline,
                         "subject": subject,
                         "task": deadline.task,
-                        "department": getattr(subject, "department", None),
+                        # A reconsideration's clock is its office's, not the respondent department's.
+                        "department": department_of(subject),
                         "due_today": when == "today",
                     },
                     case_number=str(getattr(subject, "number", "") or ""),
                 )
             )
+    return raised
+
+
+def _remind_applicants(days: reminders.Targets) -> int:
+    raised = 0
+    due = (
+        Deadline.objects.pending()
+        .filter(due_date__in=list(days), kind__in=list(reminders.APPLICANT_DEADLINES))
+        .order_by("due_date", "pk")
+        .prefetch_related("subject")
+    )
+    for deadline in due.iterator(chunk_size=500):
+        subject = deadline.subject
+        person = getattr(subject, "person", None)
+        if person is None:
+            logger.warning("Deadline %s (%s) has no person to remind", deadline.pk, deadline.kind)
+            continue
+        when = days[deadline.due_date]
+        with transaction.atomic():
+            raised += len(
+                notify(
+                    reminders.APPLICANT_DEADLINES[deadline.kind],
+                    key=f"deadline:{deadline.pk}:{deadline.due_date.isoformat()}:{when}",
+                    context={
+                        "deadline": deadline,
+                        "subject": subject,
+                        "person": person,
+                        "due_today": when == "today",
+                    },
+                    link="/",
+                    case_number=str(getattr(subject, "number", "") or ""),
+                )
+            )
+    for source in reminders.SOURCES:
+        raised += source(targets=days)
     return raised
 
 

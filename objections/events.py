@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from credit.roles import Role
 from notifications.models import Channel
 from notifications.registry import Event, applicant, declare, heads
+from notifications.reminders import Targets, applicant_deadline, reminder_source
 
 ALL = (Channel.INBOX, Channel.EMAIL, Channel.SMS)
 ONLINE = (Channel.INBOX, Channel.EMAIL)
@@ -40,6 +41,38 @@ declare(
 _case("reconsideration.filed", _("your application for reconsideration was received"), ONLINE)
 _case("reconsideration.accepted", _("your application for reconsideration was accepted"))
 _case("reconsideration.supplement_requested", _("materials are missing: see the notice to supplement"))
+# The applicant's own clocks, reminded to them N working days before they end and on their last day: the
+# supplement to an application, and the period to apply against a decision served on them.
+applicant_deadline(
+    "reconsideration.supplement_reply",
+    declare(
+        Event(
+            "reconsideration.supplement_due",
+            _("supply the missing materials by then, or the application is deemed withdrawn"),
+            (applicant,),
+            ALL,
+            template="applicant.supplement",
+        )
+    ),
+)
+declare(
+    Event(
+        "reconsideration.window",
+        _("the period to apply for administrative reconsideration of a decision is ending"),
+        (applicant,),
+        ALL,
+    )
+)
+
+
+@reminder_source
+def _reconsideration_windows(*, targets: Targets) -> int:
+    # Imported when the sweep runs: objections.reminders needs every app's models loaded.
+    from .reminders import remind_reconsideration_windows
+
+    return remind_reconsideration_windows(targets=targets)
+
+
 _case("reconsideration.withdrawn", _("the application is deemed withdrawn: the materials were not supplied"))
 _case("reconsideration.extended", _("the reconsideration decision period was extended"))
 _case("reconsideration.decided", _("a decision was made on your application for reconsideration"))

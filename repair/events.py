@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from notifications.models import Channel
 from notifications.registry import Event, applicant, declare, department_queue
+from notifications.reminders import applicant_deadline
 
 ALL = (Channel.INBOX, Channel.EMAIL, Channel.SMS)
 ONLINE = (Channel.INBOX, Channel.EMAIL)
@@ -16,6 +17,19 @@ def _case(name: str, title: Any, channels: tuple[str, ...] = ALL) -> Event:
 _case("repair.filed", _("your application was received"), ONLINE)
 _case("repair.accepted", _("your application was accepted"))
 _case("repair.supplement_requested", _("materials are missing: see the notice to supplement"))
+# The applicant's own clock: reminded to them (not to the queue) N working days before it ends and on its day.
+applicant_deadline(
+    "repair.supplement",
+    declare(
+        Event(
+            "repair.supplement_due",
+            _("supply the missing materials by then, or the application lapses"),
+            (applicant,),
+            ALL,
+            template="applicant.supplement",
+        )
+    ),
+)
 _case("repair.lapsed", _("the application lapsed: the materials were not supplied in time"))
 _case("repair.extended", _("the decision period was extended"))
 _case("repair.interview_scheduled", _("an integrity interview is scheduled"))

@@ -76,6 +76,18 @@ def personas(db: None) -> Personas:
 
 
 @pytest.fixture
+def office(personas: Personas) -> Department:
+    """The city's reconsideration office, which decides reconsiderations (never the department challenged)."""
+    return DepartmentFactory(
+        code="recon-office",
+        name="示范市人民政府行政复议办公室",
+        kind=Department.Kind.RECONSIDERATION,
+        city=personas.market.city,
+        letter_prefix="示府复",
+    )
+
+
+@pytest.fixture
 def api() -> APIClient:
     return APIClient()
 

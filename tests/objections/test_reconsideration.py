@@ -22,7 +22,7 @@ from objections.models import Objection, Reconsideration
 from repair.flows import RepairFlow
 from repair.models import RepairCase
 from tests.conftest import Personas
-from tests.factories import DepartmentFactory, UserFactory, make_record
+from tests.factories import UserFactory, make_record
 from tests.objections.test_objections import accepted as accepted_objection
 from tests.objections.test_objections import step as objection_step
 from tests.repair.test_cases import file as file_repair
@@ -36,17 +36,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def office(personas: Personas) -> Department:
-    return DepartmentFactory(
-        code="recon-office",
-        name="示范市人民政府行政复议办公室",
-        kind=Department.Kind.RECONSIDERATION,
-        city=personas.market.city,
-        letter_prefix="示府复",
-    )
 
 
 @pytest.fixture
