@@ -20,10 +20,12 @@ from django.utils.translation import gettext_lazy as _
 from credit import reports
 from credit.models import (
     AccessLog,
+    CalendarChange,
     CalendarDay,
     CalendarYear,
     CityOverlay,
     Deadline,
+    DeadlineChange,
     DeadlineRule,
     Department,
     DomainPeriodRule,
@@ -335,3 +337,19 @@ class TransitionLogAdmin(ReadOnlyAdmin):
 class AccessLogAdmin(ReadOnlyAdmin):
     list_display = ["at", "user", "person_id", "action", "purpose", "note"]
     list_filter = ["purpose", "action"]
+
+
+@admin.register(CalendarChange)
+class CalendarChangeAdmin(ReadOnlyAdmin):
+    """Each calendar change and the recomputation it caused (credit.services.recompute)."""
+
+    list_display = ["created_at", "kind", "first", "last", "recomputed_at", "moved"]
+    list_filter = ["kind"]
+
+
+@admin.register(DeadlineChange)
+class DeadlineChangeAdmin(ReadOnlyAdmin):
+    """The history of recomputed due dates."""
+
+    list_display = ["at", "deadline", "old_due", "new_due", "old_provisional", "new_provisional", "cause"]
+    list_select_related = ["deadline", "cause"]

@@ -83,6 +83,13 @@ class Deadline(models.Model):
                 name="deadline_pending_window",
                 condition=models.Q(status="pending"),
             ),
+            # The report of provisional deadlines (credit.reports.provisional_pending): a small index, as few
+            # deadlines fall in a year without official calendar data.
+            models.Index(
+                fields=["due_date", "id"],
+                name="deadline_provisional",
+                condition=models.Q(status="pending", provisional=True),
+            ),
         ]
 
     def __str__(self) -> str:
