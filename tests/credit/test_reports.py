@@ -244,7 +244,8 @@ def test_the_lists_read_the_index_of_pending_deadlines_on_postgresql(
     assert len(queries) == 3
     for query in queries:
         plan = _plan(query["sql"])
-        assert "deadline_pending" in plan, plan
+        # Pending deadlines by due date; the provisional ones have their own, smaller index.
+        assert "deadline_pending" in plan or "deadline_provisional" in plan, plan
         assert "Seq Scan" not in plan, plan
 
 
