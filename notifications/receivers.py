@@ -48,15 +48,12 @@ def _task_escalated(sender: Any, deadline: Any, task: Any, **kwargs: Any) -> Non
     if deadline is None:
         return
     subject = deadline.subject
+    # A reconsideration answers to its office, not to the department whose decision it reviews.
+    department = getattr(subject, "office", None) or getattr(subject, "department", None)
     notify(
         "task.escalated",
         key=f"deadline:{deadline.pk}",
-        context={
-            "deadline": deadline,
-            "subject": subject,
-            "task": task,
-            "department": getattr(subject, "department", None),
-        },
+        context={"deadline": deadline, "subject": subject, "task": task, "department": department},
         case_number=str(getattr(subject, "number", "") or ""),
     )
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from credit.models import Authorisation, Membership
+from credit.models import Authorisation, Department, Membership
 from credit.roles import Role
 
 from .models import Channel
@@ -37,13 +37,18 @@ def assignee(context: dict[str, Any]) -> list[Any]:
 
 
 def department_role(role: str) -> Resolver:
-    """Every member of the context's department who holds `role` (a department's queue, its head)."""
+    """Every member of the context's department who holds `role` (a department's queue, its head). The
+    reconsideration office has neither officers nor a head among the roles: its reconsideration officers
+    are its queue and answer for its deadlines."""
 
     def resolve(context: dict[str, Any]) -> list[Any]:
         department = context.get("department")
         if department is None:
             return []
-        user_ids = Membership.objects.filter(department=department, user__groups__name=role).values_list(
+        wanted = role
+        if department.kind == Department.Kind.RECONSIDERATION and role in (Role.OFFICER, Role.HEAD):
+            wanted = Role.RECONSIDERATION
+        user_ids = Membership.objects.filter(department=department, user__groups__name=wanted).values_list(
             "user_id", flat=True
         )
         return list(get_user_model().objects.filter(pk__in=list(user_ids)))

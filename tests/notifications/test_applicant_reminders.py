@@ -193,10 +193,11 @@ def test_a_reconsiderations_clock_is_its_offices_not_the_respondents(
     _repair, recon = applied(personas, record)  # acceptance due in 5 WD: Monday 30 Nov
     accept = Deadline.objects.get(object_id=recon["id"], kind="reconsideration.accept")
     assert accept.due_date == date(2026, 11, 30)
-    office_officer = UserFactory(username="office_officer", role="officer", department=office)
+    office_officer = UserFactory(username="office_officer", role="reconsideration", department=office)
     at("2026-11-26", time_machine)
     told = Notification.objects.filter(event="deadline.reminder", key__startswith=f"deadline:{accept.pk}:")
-    # The respondent department's officers cannot act on it; the office's queue is told.
+    # The respondent department's officers cannot act on it; the office's queue (its reconsideration
+    # officers) is told.
     assert {n.recipient for n in told} == {office_officer}
 
 

@@ -413,3 +413,22 @@ def record_of(personas: Personas, month: int) -> CreditRecord:
     return make_record(
         person=personas.applicant_person, department=personas.market, decision_date=date(2026, month, 1)
     )
+
+
+def test_the_office_answers_for_its_clock(
+    personas: Personas, record: CreditRecord, office: Department, recon2: Any, time_machine
+) -> None:  # type: ignore[no-untyped-def]
+    """An unclaimed reconsideration reminds the office's officers, and an overdue one escalates to them, not
+    to the department whose decision is reviewed."""
+    from notifications.services import send_deadline_reminders
+
+    _repair, recon = applied(personas, record)
+    step(personas.recon, recon["id"], "accept")  # decide by 22 Jan 2027
+    time_machine.move_to("2027-01-22T07:30:00+08:00", tick=False)
+    send_deadline_reminders(lead_working_days=3)
+    assert Notification.objects.filter(event="deadline.reminder", recipient=recon2).exists()
+    assert not Notification.objects.filter(event="deadline.reminder", recipient=personas.officer).exists()
+    time_machine.move_to("2027-01-23T00:00:01+08:00", tick=False)
+    assert fire_due_timers() == 1
+    assert Notification.objects.filter(event="task.escalated", recipient=recon2).exists()
+    assert not Notification.objects.filter(event="task.escalated", recipient=personas.head).exists()
