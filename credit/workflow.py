@@ -154,6 +154,7 @@ class CaseTask(View):
 
 
 def work_of(subject: models.Model) -> Process | None:
+    """The subject's first process (whether its work was ever started)."""
     return Process.objects.filter(
         artifact_content_type=ContentType.objects.get_for_model(type(subject)), artifact_object_id=subject.pk
     ).first()
@@ -164,11 +165,19 @@ def end_task(subject: models.Model, node: Any, actor: Any = None) -> bool:
     the step's transaction). A human task records the staff member who took the step as its owner, whether
     they worked it from the task page, took the step through the API, or had not claimed it; a step by the
     applicant (a withdrawal) completes it as it stands. True when a task was completed."""
-    process = work_of(subject)
-    if process is None:
+    # A case reopened after its decision was set aside has more than one process: the open task is in the
+    # newest, so it is looked for across all of them.
+    open_tasks = Task.objects.filter(
+        process__artifact_content_type=ContentType.objects.get_for_model(type(subject)),
+        process__artifact_object_id=subject.pk,
+        flow_task=node,
+        status__in=ACTIVE,
+    )
+    found = open_tasks.values_list("process_id", flat=True).first()
+    if found is None:
         return False
-    with node.flow_class.lock(process.pk):
-        task = Task.objects.filter(process=process, flow_task=node, status__in=ACTIVE).first()
+    with node.flow_class.lock(found):
+        task = open_tasks.filter(process_id=found).first()
         if task is None:
             return False
         if not isinstance(node, View):

@@ -253,6 +253,14 @@ def test_an_objection_to_a_repair_refusal_reopens_the_repair(
     )
     letter = Letter.objects.get(object_id=objection_id, kind=LetterKind.OBJECTION_RESULT)
     assert letter.context["details"]["reopened"] is True
+    # The reopened case's new work runs its course: the new decision task ends when the officer drafts.
+    redrafted = repair_step(
+        personas.officer, case["id"], "draft_decision", payload={"outcome": "refuse", "reasons": ["仍未缴清"]}
+    )
+    assert redrafted.status_code == 200, redrafted.data
+    tasks = Task.objects.filter(process__artifact_object_id=case["id"], process__flow_class=RepairFlow)
+    assert tasks.filter(flow_task=RepairFlow.decide, status=STATUS.DONE).count() == 2
+    assert tasks.filter(flow_task=RepairFlow.legal_review, status=STATUS.NEW).count() == 1
 
 
 def test_withdrawal_before_the_decision_clears_the_flag(personas: Personas, record: CreditRecord) -> None:
