@@ -160,6 +160,18 @@ def role_perm(perm: str) -> Callable[[Any, Any], bool]:
     return check
 
 
+def acts_for(user: Any, person_id: int) -> bool:
+    """The user is the person, or their agent under a verified authorisation in force."""
+    from credit.models.people import persons_acted_for
+
+    return bool(user and user.is_authenticated and person_id in set(persons_acted_for(user)))
+
+
+def applicant(case: Any, user: Any) -> bool:
+    """A django-fsm `permission=` callable: the case's person, or their agent (a withdrawal, a supplement)."""
+    return acts_for(user, case.person_id)
+
+
 def nobody(instance: Any, user: Any) -> bool:
     """For transitions only the system performs (periods reached); no user may call them."""
     return False

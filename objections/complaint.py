@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from credit.roles import department_perm
+from credit.roles import applicant, department_perm
 
 
 class ComplaintState(models.TextChoices):
@@ -29,12 +29,6 @@ C = ComplaintState
 
 def _head(complaint: Any, user: Any) -> bool:
     return department_perm("objections.reply_complaint")(complaint, user)
-
-
-def _complainant(complaint: Any, user: Any) -> bool:
-    from credit.models.people import persons_acted_for
-
-    return bool(user and user.is_authenticated and complaint.person_id in set(persons_acted_for(user)))
 
 
 class Complaint(ConcurrentTransitionMixin, models.Model):
@@ -105,7 +99,7 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=C.SUBMITTED,
         target=C.WITHDRAWN,
-        permission=_complainant,
+        permission=applicant,
         custom={"label": _("Withdraw")},
     )
     def withdraw(self, **ctx: Any) -> None:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
-from credit.roles import department_perm, may
+from credit.roles import applicant, department_perm, may
 
 
 class ObjectionState(models.TextChoices):
@@ -79,12 +79,6 @@ def _reviewer(objection: Any, user: Any) -> bool:
 
 def _head(objection: Any, user: Any) -> bool:
     return department_perm("objections.approve_extension")(objection, user)
-
-
-def _applicant(objection: Any, user: Any) -> bool:
-    from credit.models.people import persons_acted_for
-
-    return bool(user and user.is_authenticated and objection.person_id in set(persons_acted_for(user)))
 
 
 def _not_extended(objection: Any) -> bool:
@@ -341,7 +335,7 @@ class Objection(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=WITHDRAWABLE,
         target=S.WITHDRAWN,
-        permission=_applicant,
+        permission=applicant,
         custom={"label": _("Withdraw")},
     )
     def withdraw(self, **ctx: Any) -> None:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from credit.roles import may, nobody
+from credit.roles import applicant, may, nobody
 
 
 class ReconsiderationState(models.TextChoices):
@@ -63,14 +63,8 @@ def _approver(case: Any, user: Any) -> bool:
     return _office(case, user) and user.pk != case.drafted_by_id
 
 
-def _applicant(case: Any, user: Any) -> bool:
-    from credit.models.people import persons_acted_for
-
-    return bool(user and user.is_authenticated and case.person_id in set(persons_acted_for(user)))
-
-
 def _applicant_or_intake(case: Any, user: Any) -> bool:
-    return _applicant(case, user) or may(user, "objections.forward_objection")
+    return applicant(case, user) or may(user, "objections.forward_objection")
 
 
 def _no_supplement_yet(case: Any) -> bool:
@@ -311,7 +305,7 @@ class Reconsideration(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=OPEN_RECONSIDERATION,
         target=R.WITHDRAWN,
-        permission=_applicant,
+        permission=applicant,
         custom={"label": _("Withdraw")},
     )
     def withdraw(self, **ctx: Any) -> None:

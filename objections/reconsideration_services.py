@@ -17,10 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from credit.models import CreditRecord, Deadline, Department, RuleSet
-from credit.models.people import persons_acted_for
-from credit.roles import may
+from credit.roles import acts_for, may
 from credit.services.deadlines import (
     close_deadline,
+    close_pending,
     compute_due,
     extend_deadline,
     meet_deadline,
@@ -58,10 +58,6 @@ ACT_NAMES = {
     (RepairCase, RepairState.REFUSED): "不予修复决定",
     (RepairCase, RepairState.NOT_ACCEPTED): "信用修复申请不予受理决定",
 }
-
-
-def _acts_for(user: Any, person_id: int) -> bool:
-    return bool(user and user.is_authenticated and person_id in set(persons_acted_for(user)))
 
 
 def decision_letter(act: Any) -> Letter | None:
@@ -126,7 +122,7 @@ def file_reconsideration(
             _("Only a decision not to accept, not to repair, or on an objection can be challenged."),
             state=act.state,
         )
-    walk_in = not _acts_for(actor, act.person_id)
+    walk_in = not acts_for(actor, act.person_id)
     if walk_in and not may(actor, "objections.forward_objection"):
         raise Forbidden(_("Only the person, their agent, or intake for a walk-in applicant may apply."))
     if walk_in and signed_form is None:
@@ -258,11 +254,6 @@ def _tell(case: Reconsideration, event: str) -> None:
     )
 
 
-def _close_all(case: Reconsideration, status: str) -> None:
-    for deadline in Deadline.objects.for_object(case).pending():
-        close_deadline(deadline, status=status)
-
-
 def _cancel(case: Reconsideration, kind: str) -> None:
     for deadline in Deadline.objects.for_object(case).pending().filter(kind=kind):
         close_deadline(deadline, status=Deadline.Status.CANCELLED)
@@ -343,10 +334,10 @@ def on_step(
             Deadline.objects.for_object(case).pending().filter(kind="reconsideration.supplement_reply")
         ):
             close_deadline(deadline, status=Deadline.Status.MISSED)
-        _close_all(case, Deadline.Status.CANCELLED)
+        close_pending(case, status=Deadline.Status.CANCELLED)
         _tell(case, "reconsideration.withdrawn")
     elif transition == "reject":
-        _close_all(case, Deadline.Status.CANCELLED)
+        close_pending(case, status=Deadline.Status.CANCELLED)
         issue_letter(
             kind=LetterKind.NON_ACCEPTANCE,
             decision="not_accepted",
@@ -393,7 +384,7 @@ def on_step(
         )
         _tell(case, "reconsideration.decided")
     elif transition == "withdraw":
-        _close_all(case, Deadline.Status.CANCELLED)
+        close_pending(case, status=Deadline.Status.CANCELLED)
     _advance_work(case, transition, source, target, actor)
 
 

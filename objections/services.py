@@ -18,11 +18,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from credit.models import CreditRecord, Deadline, RuleSet
-from credit.models.people import persons_acted_for
 from credit.models.records import CORRECTABLE
 from credit.models.rules import DeadlineUnit
-from credit.roles import may
-from credit.services.deadlines import close_deadline, compute_due, meet_deadline, open_deadline
+from credit.roles import acts_for, may
+from credit.services.deadlines import close_deadline, close_pending, compute_due, meet_deadline, open_deadline
 from credit.services.transitions import Forbidden, System, WrongState, perform_transition, write_log
 from credit.workflow import end_task, move_timer, work_of
 from letters.models import LetterKind
@@ -49,10 +48,6 @@ OBJECTIONABLE_DECISIONS = [RepairState.NOT_ACCEPTED, RepairState.REFUSED]
 # No national figure limits an objection's extension; the head sets it, at most the one extension period
 # the same Order gives a repair decision (Art. 17: 10 WD). docs/decisions.md.
 MAX_EXTENSION_WORKING_DAYS = 10
-
-
-def _acts_for(user: Any, person_id: int) -> bool:
-    return bool(user and user.is_authenticated and person_id in set(persons_acted_for(user)))
 
 
 def open_objection_on(*, person_id: int, record: CreditRecord | None, repair_case: RepairCase | None) -> Any:
@@ -88,7 +83,7 @@ def file_objection(
         record = repair_case.record
     assert record is not None
     person_id = record.person_id
-    walk_in = not _acts_for(actor, person_id)
+    walk_in = not acts_for(actor, person_id)
     if walk_in and not may(actor, "objections.forward_objection"):
         raise Forbidden(_("Only the person, their agent, or intake for a walk-in applicant may object."))
     if walk_in and signed_form is None:
@@ -189,7 +184,7 @@ def objections_without_work() -> Any:
 
 @transaction.atomic
 def add_evidence(*, objection: Objection, upload: UploadedFile, actor: Any, description: str = "") -> Any:
-    if not (_acts_for(actor, objection.person_id) or may(actor, "objections.forward_objection")):
+    if not (acts_for(actor, objection.person_id) or may(actor, "objections.forward_objection")):
         raise Forbidden(_("Only the applicant, their agent or intake add evidence."))
     if objection.state not in (ObjectionState.SUBMITTED, ObjectionState.FORWARDED, ObjectionState.ACCEPTED):
         raise WrongState(_("Evidence can no longer be added to this objection."), state=objection.state)
@@ -274,11 +269,6 @@ def _tell(objection: Objection, event: str) -> None:
     )
 
 
-def _close_all(objection: Objection, status: str) -> None:
-    for deadline in Deadline.objects.for_object(objection).pending():
-        close_deadline(deadline, status=status)
-
-
 def _clear_flag(objection: Objection, actor: Any, reason: str) -> None:
     record = CreditRecord.objects.get(pk=objection.record_id)
     if not objection.targets_decision and record.under_objection:
@@ -347,7 +337,7 @@ def on_step(
         _tell(objection, "objection.accepted")
     elif transition == "approve_non_acceptance":
         _clear_flag(objection, actor, _("Objection not accepted"))
-        _close_all(objection, Deadline.Status.CANCELLED)
+        close_pending(objection, status=Deadline.Status.CANCELLED)
         issue_letter(
             kind=LetterKind.NON_ACCEPTANCE,
             decision="not_accepted",
@@ -396,7 +386,7 @@ def on_step(
         _tell(objection, "objection.decided")
     elif transition == "withdraw":
         _clear_flag(objection, SYSTEM, _("Objection withdrawn"))
-        _close_all(objection, Deadline.Status.CANCELLED)
+        close_pending(objection, status=Deadline.Status.CANCELLED)
     elif transition == "reopen":
         # Set aside on reconsideration: decided again, the record flagged again while it is.
         record = CreditRecord.objects.get(pk=objection.record_id)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
-from credit.roles import department_perm, may, nobody
+from credit.roles import applicant, department_perm, may, nobody
 
 
 class RepairState(models.TextChoices):
@@ -48,12 +48,6 @@ def _head(case: Any, user: Any) -> bool:
     return department_perm("repair.approve_extension")(case, user)
 
 
-def _applicant(case: Any, user: Any) -> bool:
-    from credit.models.people import persons_acted_for
-
-    return bool(user and user.is_authenticated and case.person_id in set(persons_acted_for(user)))
-
-
 def _reopener(case: Any, user: Any) -> bool:
     """Who sets a repair decision aside: the deciding department's legal reviewer, approving a founded
     objection against it (the objection's own four-eyes rule applies to that approval), or the
@@ -69,7 +63,7 @@ def _no_other_open_repair(case: Any) -> bool:
 
 
 def _applicant_or_intake(case: Any, user: Any) -> bool:
-    return _applicant(case, user) or may(user, "repair.file_for_applicant")
+    return applicant(case, user) or may(user, "repair.file_for_applicant")
 
 
 def _no_supplement_yet(case: Any) -> bool:
@@ -339,7 +333,7 @@ class RepairCase(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=[S.SUBMITTED, S.AWAITING_SUPPLEMENT, S.ACCEPTED],
         target=S.WITHDRAWN,
-        permission=_applicant,
+        permission=applicant,
         custom={"label": _("Withdraw")},
     )
     def withdraw(self, **ctx: Any) -> None:

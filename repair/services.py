@@ -18,8 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from credit.models import CreditRecord, Deadline, DownstreamEvent, RuleSet
-from credit.models.people import persons_acted_for
-from credit.roles import department_perm, may
+from credit.roles import acts_for, department_perm, may
 from credit.selectors import rules_in_force
 from credit.services.deadlines import (
     close_deadline,
@@ -50,10 +49,6 @@ from .uploads import clean_upload
 SYSTEM = System("system:repair")
 
 
-def _acts_for(user: Any, person_id: int) -> bool:
-    return bool(user and user.is_authenticated and person_id in set(persons_acted_for(user)))
-
-
 def _reserve_case_id() -> int | None:
     """On PostgreSQL a case's id is taken from its sequence before the INSERT, so that its number, made from
     the id, is written by the INSERT itself: an UPDATE after it would write a second version of the row and
@@ -82,7 +77,7 @@ def file_repair(
 ) -> RepairCase:
     """File a repair application: online by the person (or their agent), or at the window by intake with the
     scanned signed form. The credit commitment is signed inside the application. Repair is free."""
-    walk_in = not _acts_for(actor, record.person_id)
+    walk_in = not acts_for(actor, record.person_id)
     if walk_in and not may(actor, "repair.file_for_applicant"):
         raise Forbidden(_("Only the person, their agent, or intake for a walk-in applicant may apply."))
     if walk_in and signed_form is None:
@@ -433,7 +428,7 @@ def add_evidence(
     amount: Any = None,
     description: str = "",
 ) -> Evidence:
-    if not (_acts_for(actor, case.person_id) or may(actor, "repair.file_for_applicant")):
+    if not (acts_for(actor, case.person_id) or may(actor, "repair.file_for_applicant")):
         raise Forbidden(_("Only the applicant, their agent or intake add evidence."))
     if case.state not in _EVIDENCE_STATES:
         raise WrongState(_("Evidence can no longer be added to this case."), state=case.state)

@@ -93,6 +93,13 @@ def close_deadline(deadline: Deadline, *, status: str, at: datetime | None = Non
     return updated == 1
 
 
+def close_pending(subject: models.Model, *, status: str, kind: str | None = None) -> None:
+    """Close every pending deadline of `subject` (of `kind` only, if given) with `status`."""
+    pending = Deadline.objects.for_object(subject).pending()
+    for deadline in pending.filter(kind=kind) if kind is not None else pending:
+        close_deadline(deadline, status=status)
+
+
 def meet_deadline(*, subject: models.Model, kind: str, at: datetime | None = None) -> Deadline | None:
     """The step the deadline governs was taken: met if on time, missed if late. Returns the row."""
     at = at or timezone.now()
