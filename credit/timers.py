@@ -183,25 +183,15 @@ def dispatch_due_timers(
             attempt = SweepResult()
             try:
                 with transaction.atomic():
-                    _run_batch(ids, attempt, set(passed_over), careful=False)
+                    _run_batch(ids, attempt, passed_over, careful=False)
             except Exception:
                 logger.warning("A timer of the batch raised; the batch runs again, timer by timer")
                 attempt = SweepResult()
                 _run_batch(ids, attempt, passed_over, careful=True)
-            else:
-                _run_batch_passed_over(ids, attempt, passed_over)
             result.fired += attempt.fired
             result.skipped += attempt.skipped
             result.failed += attempt.failed
     return result
-
-
-def _run_batch_passed_over(ids: list[int], attempt: SweepResult, passed_over: set[int]) -> None:
-    """After an optimistic batch: the timers it passed over are not claimed again by this sweep."""
-    if attempt.skipped:
-        passed_over.update(
-            Task.objects.filter(pk__in=ids, status=STATUS.SCHEDULED).values_list("pk", flat=True)
-        )
 
 
 def revive_failed(task: Task) -> None:

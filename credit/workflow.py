@@ -17,7 +17,7 @@ actions (cancel, undo, revive, reassign by a manager): a legal step is undone on
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -158,6 +158,26 @@ def work_of(subject: models.Model) -> Process | None:
     return Process.objects.filter(
         artifact_content_type=ContentType.objects.get_for_model(type(subject)), artifact_object_id=subject.pk
     ).first()
+
+
+def without_work(queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
+    """The cases of `queryset` whose flow was never started (their after-filing message was lost)."""
+    started = Process.objects.filter(
+        artifact_content_type=ContentType.objects.get_for_model(queryset.model)
+    ).values("artifact_object_id")
+    return queryset.exclude(pk__in=started)
+
+
+def requeue_without_work(
+    queryset: models.QuerySet[Any], task: Any, *, older_than_minutes: int, limit: int
+) -> int:
+    """The database is the record of what is still to do: send `task` again for each case of `queryset`
+    received more than `older_than_minutes` ago whose flow was never started. Returns how many."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    ids = list(without_work(queryset).filter(received_at__lte=cutoff).values_list("pk", flat=True)[:limit])
+    for case_id in ids:
+        task.delay(case_id)
+    return len(ids)
 
 
 def end_task(subject: models.Model, node: Any, actor: Any = None) -> bool:

@@ -17,7 +17,7 @@ from credit.models.rules import DeadlineUnit
 from credit.roles import Role, may
 from credit.services.deadlines import close_deadline, compute_due, meet_deadline
 from credit.services.transitions import Forbidden, write_log
-from credit.workflow import end_task, work_of
+from credit.workflow import end_task, without_work, work_of
 from notifications.services import notify
 
 from .complaint import Complaint, ComplaintState
@@ -168,12 +168,7 @@ def start_work(complaint_id: int) -> bool:
 
 
 def complaints_without_work() -> Any:
-    from viewflow.workflow.models import Process
-
-    started = Process.objects.filter(
-        artifact_content_type=ContentType.objects.get_for_model(Complaint)
-    ).values("artifact_object_id")
-    return Complaint.objects.filter(state=ComplaintState.SUBMITTED).exclude(pk__in=started)
+    return without_work(Complaint.objects.filter(state=ComplaintState.SUBMITTED))
 
 
 def on_step(complaint: Complaint, transition: str, actor: Any, source: str, target: str, **_: Any) -> None:

@@ -27,7 +27,7 @@ from credit.services.deadlines import (
     open_deadline,
 )
 from credit.services.transitions import Forbidden, System, WrongState, perform_transition, write_log
-from credit.workflow import end_task, move_timer, work_of
+from credit.workflow import end_task, move_timer, without_work, work_of
 from letters.models import Letter, LetterKind
 from letters.services import issue_letter
 from notifications.services import notify
@@ -210,12 +210,7 @@ def start_work(case_id: int) -> bool:
 
 
 def reconsiderations_without_work() -> Any:
-    from viewflow.workflow.models import Process
-
-    started = Process.objects.filter(
-        artifact_content_type=ContentType.objects.get_for_model(Reconsideration)
-    ).values("artifact_object_id")
-    return Reconsideration.objects.filter(state__in=OPEN_RECONSIDERATION).exclude(pk__in=started)
+    return without_work(Reconsideration.objects.filter(state__in=OPEN_RECONSIDERATION))
 
 
 def check_reconsideration_draft(case: Reconsideration, payload: dict[str, Any]) -> None:

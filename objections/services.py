@@ -9,7 +9,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
@@ -23,7 +22,7 @@ from credit.models.rules import DeadlineUnit
 from credit.roles import acts_for, may
 from credit.services.deadlines import close_deadline, close_pending, compute_due, meet_deadline, open_deadline
 from credit.services.transitions import Forbidden, System, WrongState, perform_transition, write_log
-from credit.workflow import end_task, move_timer, work_of
+from credit.workflow import end_task, move_timer, without_work, work_of
 from letters.models import LetterKind
 from letters.services import issue_letter
 from notifications.services import notify
@@ -174,12 +173,7 @@ def start_work(objection_id: int) -> bool:
 
 
 def objections_without_work() -> Any:
-    from viewflow.workflow.models import Process
-
-    started = Process.objects.filter(
-        artifact_content_type=ContentType.objects.get_for_model(Objection)
-    ).values("artifact_object_id")
-    return Objection.objects.filter(state__in=OPEN_STATES).exclude(pk__in=started)
+    return without_work(Objection.objects.filter(state__in=OPEN_STATES))
 
 
 @transaction.atomic

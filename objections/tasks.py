@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 from celery import shared_task
-from django.utils import timezone
 
 
 @shared_task(
@@ -19,13 +16,12 @@ def after_filing(objection_id: int) -> bool:
 @shared_task(ignore_result=True)
 def start_missing_work(older_than_minutes: int = 2, limit: int = 500) -> int:
     """An objection whose after-filing message was lost still gets its flow, and so its timers."""
-    from .services import objections_without_work
+    from credit.workflow import requeue_without_work
 
-    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
-    ids = list(objections_without_work().filter(received_at__lte=cutoff).values_list("pk", flat=True)[:limit])
-    for objection_id in ids:
-        after_filing.delay(objection_id)
-    return len(ids)
+    from .models import OPEN_STATES, Objection
+
+    open_cases = Objection.objects.filter(state__in=OPEN_STATES)
+    return requeue_without_work(open_cases, after_filing, older_than_minutes=older_than_minutes, limit=limit)
 
 
 @shared_task(
@@ -40,14 +36,14 @@ def after_reconsideration_filed(case_id: int) -> bool:
 
 @shared_task(ignore_result=True)
 def start_missing_reconsideration_work(older_than_minutes: int = 2, limit: int = 500) -> int:
-    from .reconsideration_services import reconsiderations_without_work
+    from credit.workflow import requeue_without_work
 
-    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
-    query = reconsiderations_without_work().filter(received_at__lte=cutoff)
-    ids = list(query.values_list("pk", flat=True)[:limit])
-    for case_id in ids:
-        after_reconsideration_filed.delay(case_id)
-    return len(ids)
+    from .reconsideration import OPEN_RECONSIDERATION, Reconsideration
+
+    open_cases = Reconsideration.objects.filter(state__in=OPEN_RECONSIDERATION)
+    return requeue_without_work(
+        open_cases, after_reconsideration_filed, older_than_minutes=older_than_minutes, limit=limit
+    )
 
 
 @shared_task(
@@ -62,10 +58,11 @@ def after_complaint_filed(complaint_id: int) -> bool:
 
 @shared_task(ignore_result=True)
 def start_missing_complaint_work(older_than_minutes: int = 2, limit: int = 500) -> int:
-    from .complaint_services import complaints_without_work
+    from credit.workflow import requeue_without_work
 
-    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
-    ids = list(complaints_without_work().filter(received_at__lte=cutoff).values_list("pk", flat=True)[:limit])
-    for complaint_id in ids:
-        after_complaint_filed.delay(complaint_id)
-    return len(ids)
+    from .complaint import Complaint, ComplaintState
+
+    open_cases = Complaint.objects.filter(state=ComplaintState.SUBMITTED)
+    return requeue_without_work(
+        open_cases, after_complaint_filed, older_than_minutes=older_than_minutes, limit=limit
+    )

@@ -29,6 +29,7 @@ from credit.services.deadlines import (
 )
 from credit.services.records import bring_up_to_date
 from credit.services.transitions import Forbidden, System, WrongState, perform_transition, write_log
+from credit.workflow import without_work
 from letters.models import LetterKind
 from letters.services import issue_letter
 from notifications.services import notify
@@ -197,12 +198,7 @@ def start_work(case_id: int) -> bool:
 
 def cases_without_work() -> Any:
     """Open cases whose flow was never started (the after-filing message was lost)."""
-    from viewflow.workflow.models import Process
-
-    started = Process.objects.filter(
-        artifact_content_type=ContentType.objects.get_for_model(RepairCase)
-    ).values("artifact_object_id")
-    return RepairCase.objects.filter(state__in=OPEN_STATES).exclude(pk__in=started)
+    return without_work(RepairCase.objects.filter(state__in=OPEN_STATES))
 
 
 def step(

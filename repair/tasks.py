@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 from celery import shared_task
-from django.utils import timezone
 
 
 @shared_task(
@@ -20,10 +17,9 @@ def after_filing(case_id: int) -> bool:
 def start_missing_work(older_than_minutes: int = 2, limit: int = 500) -> int:
     """The database is the record of what is still to do: a case whose after-filing message was lost still
     gets its flow, and so its timers."""
-    from .services import cases_without_work
+    from credit.workflow import requeue_without_work
 
-    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
-    ids = list(cases_without_work().filter(received_at__lte=cutoff).values_list("pk", flat=True)[:limit])
-    for case_id in ids:
-        after_filing.delay(case_id)
-    return len(ids)
+    from .models import OPEN_STATES, RepairCase
+
+    open_cases = RepairCase.objects.filter(state__in=OPEN_STATES)
+    return requeue_without_work(open_cases, after_filing, older_than_minutes=older_than_minutes, limit=limit)
