@@ -40,7 +40,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 typecheck: venv
-	$(BIN)/mypy credit config letters notifications objections repair
+	$(BIN)/mypy credit config letters notifications objections repair portal workspace
 
 # No servers: SQLite, eager Celery.
 test: lint typecheck translations

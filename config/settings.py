@@ -96,6 +96,8 @@ INSTALLED_APPS = [
     "repair",
     "letters",
     "notifications",
+    "portal",
+    "workspace",
 ]
 
 MIDDLEWARE = [

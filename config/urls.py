@@ -22,6 +22,8 @@ urlpatterns = [
     path("api/v1/", include(objections_api)),
     # viewflow's staff pages (queue, inbox, archive, task forms) for the case flows, scoped per department.
     path("workflow/", workflow_site(RepairFlow, ObjectionFlow, ReconsiderationFlow, ComplaintFlow).urls),
+    path("my/", include("portal.urls")),
+    path("staff/", include("workspace.urls")),
     path("", include("letters.urls")),
     path("", include("notifications.urls")),
     path("", include("credit.urls")),
