@@ -219,6 +219,7 @@ def main() -> int:
     parser.add_argument("--pending", type=int, default=1_000_000, help="pending deadlines in all")
     parser.add_argument("--batch", type=int, default=500, help="timers claimed per transaction")
     parser.add_argument("--repetitions", type=int, default=50, help="empty sweeps timed, each time")
+    parser.add_argument("--profile", type=int, default=0, help="print the N costliest functions of the sweep")
     args = parser.parse_args()
 
     var_dir = Path(tempfile.mkdtemp(prefix="bench-clock-"))
@@ -265,9 +266,20 @@ def main() -> int:
 
     from credit.timers import dispatch_due_timers
 
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     began = time.perf_counter()
     result = dispatch_due_timers(batch_size=args.batch)
     seconds = time.perf_counter() - began
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(args.profile)
     after = counts(seeded)
     exactly_once = (
         after["timers_done"] == result.fired == args.due

@@ -16,6 +16,8 @@ forever, only logging it (../shared/FINDINGS.md). Here:
   also written on the timer task, and reported once (the `timer.failed` notification to the head of the
   department and the administrators). A timer that cannot fire at all is marked ERROR itself. Neither is
   retried on every sweep. After fixing the cause, an administrator revives it (`credit.timers.revive_failed`).
+- **Read once.** What the firings of a batch need (their cases and deadlines, a department's head, a
+  user's notification preferences) is read once per batch (`credit.batching`), not once per timer.
 - **Commit.** Each batch commits on its own: a worker killed mid-sweep loses at most its current batch's
   uncommitted work, which the next sweep claims again; nothing is half-fired, because a firing and its
   effects are one savepoint inside the batch's transaction.
@@ -34,6 +36,9 @@ from django.db.models import Q
 from django.utils import timezone
 from viewflow.workflow.models import Process, Task
 from viewflow.workflow.status import STATUS
+
+from credit.batching import batch
+from credit.flows import prime_cases
 
 logger = logging.getLogger(__name__)
 
@@ -132,8 +137,15 @@ def _run_batch(ids: list[int], result: SweepResult, passed_over: set[int], *, ca
     """Fire the claimed timers. Optimistic by default: no savepoint per timer (viewflow already keeps a
     failing escalation in its own savepoint and marks it ERROR); should a firing itself raise, the caller
     rolls the batch back and runs it again `careful`ly, each timer in its own savepoint."""
+    with batch():
+        _fire_batch(ids, result, passed_over, careful=careful)
+
+
+def _fire_batch(ids: list[int], result: SweepResult, passed_over: set[int], *, careful: bool) -> None:
     tasks = list(Task.objects.filter(pk__in=ids).select_related("process").order_by("scheduled", "pk"))
     free = _lock_processes(tasks)
+    # The escalations of the batch read their cases and deadlines from here: two queries, not two per timer.
+    prime_cases(task.process for task in tasks if task.process_id in free)
     failures: list[tuple[int, Task | None, str, str]] = []
     fired_by_process: dict[int, Task] = {}
     started = timezone.now()

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from credit.batching import remembered
 from credit.models import Authorisation, Department, Membership
 from credit.roles import Role
 
@@ -48,10 +49,15 @@ def department_role(role: str) -> Resolver:
         wanted = role
         if department.kind == Department.Kind.RECONSIDERATION and role in (Role.OFFICER, Role.HEAD):
             wanted = Role.RECONSIDERATION
-        user_ids = Membership.objects.filter(department=department, user__groups__name=wanted).values_list(
-            "user_id", flat=True
-        )
-        return list(get_user_model().objects.filter(pk__in=list(user_ids)))
+
+        def members() -> list[Any]:
+            user_ids = Membership.objects.filter(
+                department=department, user__groups__name=wanted
+            ).values_list("user_id", flat=True)
+            return list(get_user_model().objects.filter(pk__in=list(user_ids)))
+
+        # A sweep escalating a thousand cases of one department reads its heads once (credit.batching).
+        return remembered(("department_role", wanted, department.pk), members)
 
     resolve.__name__ = f"department_{role}"
     return resolve
@@ -59,7 +65,9 @@ def department_role(role: str) -> Resolver:
 
 def administrators(context: dict[str, Any]) -> list[Any]:
     """The system's administrators (Django staff): they fix what the software cannot."""
-    return list(get_user_model().objects.filter(is_staff=True, is_active=True))
+    return remembered(
+        "administrators", lambda: list(get_user_model().objects.filter(is_staff=True, is_active=True))
+    )
 
 
 heads = department_role(Role.HEAD)

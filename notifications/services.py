@@ -11,11 +11,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from credit import calendar
+from credit.batching import remembered
 from credit.models import Deadline
 from credit.reports import department_of
 
@@ -33,8 +34,11 @@ def absolute(path: str) -> str:
 
 
 def preference_for(user: Any) -> Preference:
-    preference = Preference.objects.filter(user=user).first()
-    return preference if preference is not None else Preference(user=user)
+    def load() -> Preference:
+        preference = Preference.objects.filter(user=user).first()
+        return preference if preference is not None else Preference(user=user)
+
+    return remembered(("preference", user.pk), load)
 
 
 def _render(event_name: str, language: str, context: dict[str, Any]) -> dict[str, str]:
@@ -80,18 +84,18 @@ def notify(
                 "event_title": title,
             },
         )
-        notification, new = Notification.objects.get_or_create(
-            recipient=user,
-            event=event_name,
-            key=key,
-            defaults={
-                "subject": message["subject"][:200],
-                "body": message["text"],
-                "link": link,
-                "case_number": case_number,
-            },
+        notification = _insert_once(
+            Notification(
+                recipient=user,
+                event=event_name,
+                key=key,
+                subject=message["subject"][:200],
+                body=message["text"],
+                link=link,
+                case_number=case_number,
+            )
         )
-        if not new:
+        if notification is None:  # raised before for this occurrence and recipient
             continue
         created.append(notification)
         for channel, address, payload in _channels(event, user, message):
@@ -109,6 +113,30 @@ def notify(
 
                 transaction.on_commit(partial(deliver.delay, delivery.pk))
     return created
+
+
+def _insert_once(notification: Notification) -> Notification | None:
+    """Insert the notification unless (recipient, event, key) exists: one statement (INSERT … ON CONFLICT
+    DO NOTHING RETURNING, PostgreSQL and SQLite ≥ 3.35), where get_or_create takes a read, a savepoint, the
+    insert and its release. Returns it with its id, or None if it existed."""
+    fields = [f for f in Notification._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    values = [f.get_db_prep_save(f.pre_save(notification, add=True), connection) for f in fields]
+    table, pk = quote(Notification._meta.db_table), quote("id")
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    unique = ", ".join(quote(c) for c in ("recipient_id", "event", "key"))
+    placeholders = ", ".join(["%s"] * len(fields))
+    # Names from the model's metadata, values as parameters.
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT ({unique}) DO NOTHING RETURNING {pk}"  # noqa: S608, E501
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    notification.pk = row[0]
+    notification._state.adding = False
+    notification._state.db = connection.alias
+    return notification
 
 
 def _channels(event: Any, user: Any, message: dict[str, str]) -> list[tuple[str, str, dict[str, str]]]:

@@ -21,8 +21,7 @@ from viewflow import this
 from viewflow.workflow import flow, lock
 from viewflow.workflow.models import Process
 
-from credit.flows import case_of, escalate
-from credit.models import Deadline
+from credit.flows import Escalate, case_of, clock_of, escalate
 from credit.services.transitions import System, perform_transition
 from credit.workflow import CASE_SUMMARY, CaseTask, ScopedFlowMixin, deadline_timer_of
 
@@ -97,9 +96,8 @@ class ObjectionFlow(ScopedFlowMixin, flow.Flow):
         .Next(this.after_legal_review)
     )
     after_legal_review = flow.Switch().Case(this.verify, _state(ObjectionState.ACCEPTED)).Default(this.end)
-    overdue = flow.Function(this.report_overdue).Next(this.escalated)
+    overdue = Escalate(this.report_overdue)
     end = flow.End()
-    escalated = flow.End()
 
     def start_case(self, activation: Any, *, objection: Objection) -> Process:
         activation.process.artifact = objection
@@ -113,12 +111,7 @@ class ObjectionFlow(ScopedFlowMixin, flow.Flow):
             kinds = ["objection.forward", "objection.flag"]
         else:
             kinds = list(_VERIFICATION_CLOCK)
-        deadline = (
-            Deadline.objects.for_object(objection)
-            .filter(kind__in=kinds, status__in=[Deadline.Status.PENDING, Deadline.Status.MISSED])
-            .order_by("-pk")
-            .first()
-        )
+        deadline = clock_of(objection, kinds)
         escalate(deadline, objection, activation.task)
 
 
@@ -179,10 +172,9 @@ class ReconsiderationFlow(ScopedFlowMixin, flow.Flow):
         .Next(this.after_review)
     )
     after_review = flow.Switch().Case(this.decide, _state(ReconsiderationState.ACCEPTED)).Default(this.end)
-    overdue = flow.Function(this.report_overdue).Next(this.escalated)
+    overdue = Escalate(this.report_overdue)
     end = flow.End()
     withdrawn = flow.End()
-    escalated = flow.End()
 
     def start_case(self, activation: Any, *, reconsideration: Reconsideration) -> Process:
         activation.process.artifact = reconsideration
@@ -204,15 +196,7 @@ class ReconsiderationFlow(ScopedFlowMixin, flow.Flow):
 
     def report_overdue(self, activation: Any) -> None:
         case = case_of(activation)
-        deadline = (
-            Deadline.objects.for_object(case)
-            .filter(
-                kind__in=_RECONSIDERATION_CLOCK, status__in=[Deadline.Status.PENDING, Deadline.Status.MISSED]
-            )
-            .order_by("-pk")
-            .first()
-        )
-        escalate(deadline, case, activation.task)
+        escalate(clock_of(case, _RECONSIDERATION_CLOCK), case, activation.task)
 
 
 class ComplaintFlow(ScopedFlowMixin, flow.Flow):
@@ -232,9 +216,8 @@ class ComplaintFlow(ScopedFlowMixin, flow.Flow):
         .OnTimeout(deadline_timer_of("complaint.reply"), this.overdue, interrupting=False)
         .Next(this.end)
     )
-    overdue = flow.Function(this.report_overdue).Next(this.escalated)
+    overdue = Escalate(this.report_overdue)
     end = flow.End()
-    escalated = flow.End()
 
     def visible(self, user: Any) -> Any:
         from .complaint_services import complaints_for
@@ -248,7 +231,4 @@ class ComplaintFlow(ScopedFlowMixin, flow.Flow):
 
     def report_overdue(self, activation: Any) -> None:
         complaint = case_of(activation)
-        deadline = (
-            Deadline.objects.for_object(complaint).filter(kind="complaint.reply").order_by("-pk").first()
-        )
-        escalate(deadline, complaint, activation.task)
+        escalate(clock_of(complaint, ["complaint.reply"], running=False), complaint, activation.task)

@@ -24,8 +24,7 @@ from viewflow import this
 from viewflow.workflow import flow, lock
 from viewflow.workflow.models import Process
 
-from credit.flows import case_of, escalate
-from credit.models import Deadline
+from credit.flows import Escalate, case_of, clock_of, escalate
 from credit.services.deadlines import deadline_timer
 from credit.services.transitions import System, perform_transition
 from credit.workflow import (  # noqa: F401  (move_timer: used through this module by repair.services)
@@ -104,10 +103,9 @@ class RepairFlow(ScopedFlowMixin, flow.Flow):
     )
     after_legal_review = flow.Switch().Case(this.decide, _state(RepairState.ACCEPTED)).Default(this.end)
     lapse = flow.Function(this.lapse_case).Next(this.lapsed)
-    overdue = flow.Function(this.report_overdue).Next(this.escalated)
+    overdue = Escalate(this.report_overdue)
     end = flow.End()
     lapsed = flow.End()
-    escalated = flow.End()
 
     def start_case(self, activation: Any, *, case: RepairCase) -> Process:
         activation.process.artifact = case
@@ -126,13 +124,7 @@ class RepairFlow(ScopedFlowMixin, flow.Flow):
         """Tell the head: the clock of the case's current task ran out (keyed by the deadline: told once)."""
         case = case_of(activation)
         kinds = ["repair.accept"] if case.state == RepairState.SUBMITTED else list(_DECISION_CLOCK)
-        deadline = (
-            Deadline.objects.for_object(case)
-            .filter(kind__in=kinds, status__in=[Deadline.Status.PENDING, Deadline.Status.MISSED])
-            .order_by("-pk")
-            .first()
-        )
-        escalate(deadline, case, activation.task)
+        escalate(clock_of(case, kinds), case, activation.task)
 
 
 def complete(case: RepairCase, node: Any, actor: Any = None) -> None:

@@ -17,7 +17,18 @@ from tests.conftest import Personas
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
-SOURCES = ["config", "credit", "objections", "repair", "letters", "notifications", "templates", "manage.py"]
+SOURCES = [
+    "config",
+    "credit",
+    "objections",
+    "repair",
+    "letters",
+    "notifications",
+    "portal",
+    "workspace",
+    "templates",
+    "manage.py",
+]
 
 
 def committed_catalogue() -> dict[str, str]:

@@ -3,12 +3,15 @@ marked and reported once, not retried forever; the sweep's query uses the due-ti
 
 from __future__ import annotations
 
+import importlib
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test import TestCase
+from django.utils import timezone
 from rest_framework.test import APIClient
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
@@ -128,3 +131,29 @@ def test_the_empty_sweep_is_one_indexed_query(personas: Personas, django_assert_
             cursor.execute(f"EXPLAIN {sql}", params)
             plan = " ".join(row[0] for row in cursor.fetchall())
         assert "viewflow_task_due_timers" in plan, plan
+
+
+def test_the_ends_of_earlier_escalations_are_removed_by_migration(personas: Personas) -> None:
+    """Migration credit 0012: the `escalated` End tasks left by earlier escalations name a node that no longer
+    exists; they go, with their links, and nothing else does."""
+    migration = importlib.import_module("credit.migrations.0012_escalation_paths_end_at_the_escalation")
+    [case] = filed(personas, 1)
+    tasks = Task.objects.filter(process__artifact_object_id=case)
+    kept = set(tasks.values_list("pk", flat=True))
+    examine = tasks.get(flow_task=RepairFlow.examine)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO viewflow_task (flow_task, flow_task_type, status, created, token, process_id, data) "
+            "VALUES (%s, 'END', 'DONE', %s, 'start', %s, '{}')",
+            ["repair/flows.RepairFlow.escalated", timezone.now(), examine.process_id],
+        )
+        cursor.execute("SELECT max(id) FROM viewflow_task")
+        end_id = cursor.fetchone()[0]
+        cursor.execute(
+            "INSERT INTO viewflow_task_previous (from_task_id, to_task_id) VALUES (%s, %s)",
+            [end_id, examine.pk],
+        )
+        migration.remove_escalated_ends(None, SimpleNamespace(connection=connection))
+        cursor.execute("SELECT count(*) FROM viewflow_task_previous WHERE from_task_id = %s", [end_id])
+        assert cursor.fetchone()[0] == 0
+    assert set(tasks.values_list("pk", flat=True)) == kept

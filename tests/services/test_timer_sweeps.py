@@ -76,7 +76,7 @@ def effects(ids: list[int], head: Any) -> tuple[int, int, int, int]:
     return (
         tasks.filter(flow_task_type="TIMER", status=STATUS.DONE).count(),
         tasks.filter(flow_task=RepairFlow.overdue).count(),
-        tasks.filter(flow_task=RepairFlow.escalated).count(),
+        tasks.filter(flow_task=RepairFlow.overdue, status=STATUS.DONE).count(),
         Notification.objects.filter(event="task.escalated", recipient=head).count(),
     )
 

@@ -49,8 +49,9 @@ def test_the_worker_fires_a_due_boundary_timer_exactly_once(real_worker: Any, wa
     for _ in range(3):  # redelivered or repeated sweeps do no harm
         fire_due_workflow_timers.delay()
     wait_for(lambda: Task.objects.get(pk=timer.pk).status == STATUS.DONE)
-    wait_for(lambda: Task.objects.filter(process=process, flow_task=RecordMaskFlow.escalated).exists())
+    escalations = Task.objects.filter(process=process, flow_task=RecordMaskFlow.escalate, status=STATUS.DONE)
+    wait_for(escalations.exists)
     mark_missed_deadlines.delay()
     wait_for(lambda: Deadline.objects.get(kind="record.mask").status == Deadline.Status.MISSED)
-    assert Task.objects.filter(process=process, flow_task=RecordMaskFlow.escalated).count() == 1
+    assert Task.objects.filter(process=process, flow_task=RecordMaskFlow.escalate).count() == 1
     assert Task.objects.get(process=process, flow_task=RecordMaskFlow.mask).status == STATUS.NEW
