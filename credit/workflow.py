@@ -25,9 +25,10 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
@@ -53,6 +54,7 @@ from credit.models.audit import AccessPurpose
 from credit.selectors import is_staff_member, scoped
 from credit.services.access import Purpose, log_access
 from credit.services.transitions import TransitionError, perform_transition, transition_meta
+from credit.sla import Countdown, countdowns
 
 ACTIVE = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
 # How a task or process is summed up in viewflow's lists: the case number and its legal state. The lists
@@ -418,7 +420,49 @@ class TaskFilter(FilterSet):
         fields = ("flow_task", "created")
 
 
-class ScopedInboxView(FlowInboxListView):
+def task_clocks(task_ids: list[int]) -> dict[int, Countdown]:
+    """The countdown of each task's running (or missed) deadline, for a page of tasks: two queries. A deadline
+    is linked to the boundary timer of its task (`Deadline.task`), which follows the task."""
+    latest: dict[int, Deadline] = {}
+    running = (
+        Deadline.objects.filter(
+            task__previous__in=task_ids, status__in=[Deadline.Status.PENDING, Deadline.Status.MISSED]
+        )
+        .annotate(host_id=F("task__previous"))
+        .order_by("pk")
+    )
+    for deadline in running:
+        latest[deadline.host_id] = deadline  # type: ignore[attr-defined]
+    clocks = countdowns({d.due_date for d in latest.values()})
+    return {task_id: clocks[deadline.due_date] for task_id, deadline in latest.items()}
+
+
+class DueColumnMixin:
+    """A task list's "due" column: the task's deadline as the law counts it, in working days, so that an
+    overdue task shows as overdue on every list (the rows of the page only, read in two queries)."""
+
+    _clocks: dict[int, Countdown]
+
+    def get_columns(self) -> tuple[str, ...]:
+        return (*super().get_columns(), "due")  # type: ignore[misc]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)  # type: ignore[misc]
+        page = context.get("page_obj")
+        rows = page.object_list if page is not None else context.get("object_list") or []
+        self._clocks = task_clocks([task.pk for task in rows])
+        return context
+
+    def due(self, task: Task) -> str:
+        clock = getattr(self, "_clocks", {}).get(task.pk)
+        if clock is None or task.finished is not None:
+            return ""
+        return format_html('<span class="sla sla-{}">{}</span>', clock.state, clock.label)
+
+    due.short_description = _("Due")  # type: ignore[attr-defined]
+
+
+class ScopedInboxView(DueColumnMixin, FlowInboxListView):
     filterset_class = TaskFilter
 
     @property
@@ -430,7 +474,7 @@ class ScopedInboxView(FlowInboxListView):
         ).order_by("-created")
 
 
-class ScopedQueueView(FlowQueueListView):
+class ScopedQueueView(DueColumnMixin, FlowQueueListView):
     filterset_class = TaskFilter
 
     @property
@@ -448,7 +492,7 @@ class ScopedArchiveView(FlowArchiveListView):
         return scoped_tasks(done, self.flow_class, self.request.user).order_by("-created")
 
 
-class ScopedTaskListView(DashboardTaskListView):
+class ScopedTaskListView(DueColumnMixin, DashboardTaskListView):
     filterset_class = TaskFilter
 
     @property

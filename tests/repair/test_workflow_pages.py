@@ -231,6 +231,26 @@ def test_the_auditor_reads_every_department_but_works_nothing(
     assert listed(personas.auditor, "queue") == set()
 
 
+def test_every_task_list_shows_the_deadline_in_working_days_and_marks_the_overdue(
+    personas: Personas, record: CreditRecord, time_machine
+) -> None:  # type: ignore[no-untyped-def]
+    case = file(personas, record)  # Monday 23 November 2026: examine within 3 working days, by Thursday 26
+    examine = task_at(case["id"], RepairFlow.examine)
+
+    def due_column(page: str, user: Any = personas.officer) -> str:
+        html = browser(user).get(f"{BASE}/{page}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        start = html.index('<span class="sla')
+        return html[start : html.index("</span>", start) + 7]
+
+    assert due_column("queue") == '<span class="sla sla-due">due in 3 working days</span>'
+    time_machine.move_to("2026-11-26T09:00:00+08:00", tick=False)
+    assert due_column("queue") == '<span class="sla sla-today">due today</span>'
+    browser(personas.officer).post(url(examine, "assign"))
+    time_machine.move_to("2026-11-30T09:00:00+08:00", tick=False)  # Friday 27 passed, then the weekend
+    assert due_column("inbox") == '<span class="sla sla-overdue">overdue by 2 working days</span>'
+    assert "sla-overdue" in browser(personas.auditor).get(f"{BASE}/tasks/").content.decode()
+
+
 def test_the_queue_page_costs_the_same_for_many_tasks(
     personas: Personas, django_assert_max_num_queries
 ) -> None:  # type: ignore[no-untyped-def]
