@@ -21,7 +21,7 @@ from viewflow.workflow.models import Process, Task
 from viewflow.workflow.status import STATUS
 
 from credit.models import CreditRecord, Deadline, Penalty, RecordAmendment
-from credit.models.people import CITY_WIDE_ROLES, Membership, Role, User
+from credit.models.people import CITY_WIDE_ROLES, Role, User
 from credit.roles import may
 from objections.flows import ComplaintFlow, ObjectionFlow, ReconsiderationFlow
 from objections.models import Complaint, Objection, ObjectionState, Reconsideration, ReconsiderationState
@@ -440,7 +440,3 @@ def walk_in_targets(person_id: int) -> tuple[list[CreditRecord], list[RepairCase
         .order_by("-pk")[:50]
     )
     return records, decisions
-
-
-def department_members(department_id: int) -> models.QuerySet[Membership]:
-    return Membership.objects.filter(department_id=department_id)
