@@ -120,6 +120,57 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reasons"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
+class VerifyEvidenceForm(forms.Form):
+    ACCEPT, REJECT = "accept", "reject"
+    decision = forms.ChoiceField(
+        label=_("The evidence is"),
+        choices=[(ACCEPT, _("Accepted")), (REJECT, _("Rejected"))],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label=_("Why it is rejected (the applicant sees this)"),
+        required=False,
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("decision") == self.REJECT and not (data.get("reason") or "").strip():
+            self.add_error("reason", _("Say why the evidence is rejected: the applicant sees it."))
+        return data
+
+
+class InterviewForm(forms.Form):
+    scheduled_at = forms.DateTimeField(
+        label=_("Time"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    place = forms.CharField(label=_("Place"), max_length=200, required=False)
+    online_link = forms.URLField(label=_("Online link"), required=False, assume_scheme="https")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not (data.get("place") or data.get("online_link")) and not self.errors:
+            raise ValidationError(_("Give the place or the online link of the interview."))
+        return data
+
+
+class InterviewOutcomeForm(forms.Form):
+    HELD, MISSED = "held", "missed"
+    outcome = forms.ChoiceField(
+        label=_("The interview was"),
+        choices=[(HELD, _("Held")), (MISSED, _("Missed"))],
+        widget=forms.RadioSelect,
+    )
+    minutes = forms.CharField(
+        label=_("Minutes"),
+        required=False,
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Required when the interview was held."),
+    )
+
+
 class ReassignForm(forms.Form):
     to = forms.ChoiceField(label=_("Give the task to"))
     reason = forms.CharField(

@@ -38,6 +38,21 @@ urlpatterns = [
         views.WaiveInterviewView.as_view(),
         name="waive-interview",
     ),
+    path(
+        "cases/<case_kind:kind>/<int:pk>/evidence/<int:evidence_pk>/verify/",
+        views.VerifyEvidenceView.as_view(),
+        name="verify-evidence",
+    ),
+    path(
+        "cases/<case_kind:kind>/<int:pk>/interviews/new/",
+        views.ScheduleInterviewView.as_view(),
+        name="schedule-interview",
+    ),
+    path(
+        "cases/<case_kind:kind>/<int:pk>/interviews/<int:interview_pk>/outcome/",
+        views.InterviewOutcomeView.as_view(),
+        name="interview-outcome",
+    ),
     path("head/extensions/", views.ExtensionsView.as_view(), name="extensions"),
     path("head/waivers/", views.WaiversView.as_view(), name="waivers"),
     path("head/escalations/", views.EscalationsView.as_view(), name="escalations"),

@@ -34,7 +34,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from credit.models import AccessLog, Person
 from credit.models.audit import AccessPurpose
 from credit.models.people import Role, User
-from credit.roles import may
+from credit.roles import department_perm, may
 from credit.selectors import deadlines_of, is_staff_member, timeline
 from credit.services.access import Purpose, log_access
 from credit.services.transitions import (
@@ -52,9 +52,12 @@ from .case_forms import (
     ApprovalForm,
     CaseStepForm,
     IdentityForm,
+    InterviewForm,
+    InterviewOutcomeForm,
     NoteForm,
     ReasonForm,
     ReassignForm,
+    VerifyEvidenceForm,
     WalkInObjectionForm,
     WalkInRepairForm,
 )
@@ -256,6 +259,10 @@ class CaseFileView(CaseMixin, View):
         if kind.slug == "repair":
             context["blockers"] = case.blockers() if case.state == "accepted" else []
             context["may_waive"] = self.may_waive(case)
+            # The officer's work beside the legal steps (repair.services checks it again).
+            may_handle = department_perm("repair.handle_repair")(case, user)
+            context["may_verify"] = may_handle and case.state in ("submitted", "accepted")
+            context["may_interview"] = may_handle and case.state == "accepted"
         if kind.slug == "objection":
             context["grounds"] = [str(Ground(g).label) if g in Ground.values else g for g in case.grounds]
         if kind.slug == "complaint":
@@ -553,37 +560,140 @@ class WaiversView(StaffMixin, View):
         return render(request, "workspace/case/waivers.html", {"rows": rows, "next": page.next_cursor})
 
 
-class WaiveInterviewView(CaseMixin, View):
-    template_name = "workspace/case/waive.html"
+class RepairActionView(CaseMixin, View):
+    """A repair case's work that is not a legal step (repair.services: a waiver, verifying evidence, an
+    interview), on its own page: the service checks who may act and in which state; a refusal shows the
+    form again with what was typed."""
+
+    template_name = "workspace/case/action.html"
+    form_class: type[Any] = ReasonForm
+    title: Any = ""
+    submit: Any = ""
+    done: Any = ""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if kwargs.get("kind") != "repair":
             raise Http404
         return super().dispatch(request, *args, **kwargs)
 
+    def target(self, case: Any) -> Any:
+        """The evidence or interview acted on (404 if it is not this case's), or None."""
+        return None
+
+    def perform(self, case: Any, target: Any, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         case = self.get_case()
-        return render(request, self.template_name, {"kind": self.kind, "case": case, "form": ReasonForm()})
+        target = self.target(case)
+        return render(request, self.template_name, self.context(case, target, self.form_class()))
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        from repair.services import waive_interview
-
         case = self.get_case()
-        form = ReasonForm(request.POST)
+        target = self.target(case)
+        form = self.form_class(request.POST)
         status = 422
         if form.is_valid():
             try:
-                waive_interview(case=case, actor=self.user, reason=form.cleaned_data["reason"])
+                with transaction.atomic():
+                    self.perform(case, target, form.cleaned_data)
             except TransitionError as exc:
                 add_refusal(form, exc)
                 status = refusal_status(exc)
             except ValidationError as exc:
-                form.add_error("reason", exc)
+                for message in exc.messages:
+                    form.add_error(None, message)
             else:
-                messages.success(request, _("The interview was waived."))
+                messages.success(request, self.done)
                 return HttpResponseRedirect(self.case_url(case))
-        context = {"kind": self.kind, "case": case, "form": form}
-        return render(request, self.template_name, context, status=status)
+        return render(request, self.template_name, self.context(case, target, form), status=status)
+
+    def context(self, case: Any, target: Any, form: Any) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "case": case,
+            "target": target,
+            "form": form,
+            "title": self.title,
+            "submit": self.submit,
+        }
+
+
+class WaiveInterviewView(RepairActionView):
+    title = _("Waive the integrity interview")
+    submit = _("Waive the interview")
+    done = _("The interview was waived.")
+
+    def perform(self, case: Any, target: Any, data: dict[str, Any]) -> None:
+        from repair.services import waive_interview
+
+        waive_interview(case=case, actor=self.user, reason=data["reason"])
+
+
+class VerifyEvidenceView(RepairActionView):
+    """Accept a piece of evidence, or reject it with a reason the applicant sees."""
+
+    form_class = VerifyEvidenceForm
+    title = _("Verify the evidence")
+    submit = _("Record the verification")
+    done = _("The evidence was verified.")
+
+    def target(self, case: Any) -> Any:
+        piece = case.evidence.filter(pk=self.kwargs["evidence_pk"]).first()
+        if piece is None:
+            raise Http404
+        return piece
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.log_view(self.get_case())  # the page shows the person's evidence
+        return super().get(request, *args, **kwargs)
+
+    def perform(self, case: Any, target: Any, data: dict[str, Any]) -> None:
+        from repair.services import verify_evidence
+
+        accept = data["decision"] == VerifyEvidenceForm.ACCEPT
+        verify_evidence(evidence=target, accept=accept, actor=self.user, reason=data.get("reason", ""))
+
+
+class ScheduleInterviewView(RepairActionView):
+    """Schedule the integrity interview (诚信约谈); its notice (约谈通知书) follows."""
+
+    form_class = InterviewForm
+    title = _("Schedule an integrity interview")
+    submit = _("Schedule the interview")
+    done = _("The interview was scheduled; its notice is being prepared.")
+
+    def perform(self, case: Any, target: Any, data: dict[str, Any]) -> None:
+        from repair.services import schedule_interview
+
+        schedule_interview(
+            case=case,
+            at=data["scheduled_at"],
+            actor=self.user,
+            place=data.get("place", ""),
+            online_link=data.get("online_link", ""),
+        )
+
+
+class InterviewOutcomeView(RepairActionView):
+    """Record whether the interview was held (with its minutes) or missed."""
+
+    form_class = InterviewOutcomeForm
+    title = _("Record the interview")
+    submit = _("Record the outcome")
+    done = _("The interview was recorded.")
+
+    def target(self, case: Any) -> Any:
+        interview = case.interviews.filter(pk=self.kwargs["interview_pk"]).first()
+        if interview is None:
+            raise Http404
+        return interview
+
+    def perform(self, case: Any, target: Any, data: dict[str, Any]) -> None:
+        from repair.services import record_interview
+
+        held = data["outcome"] == InterviewOutcomeForm.HELD
+        record_interview(interview=target, held=held, actor=self.user, minutes=data.get("minutes", ""))
 
 
 def _may_see_escalations(user: Any) -> bool:

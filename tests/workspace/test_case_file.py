@@ -473,3 +473,63 @@ def test_the_case_letters_download_through_the_letters_api_with_the_case_as_purp
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     exported = AccessLog.objects.filter(user=personas.officer, action="export").get()
     assert (exported.purpose, exported.case_object_id) == ("case", case["id"])
+
+
+# -- the officer's work beside the legal steps ---------------------------------------------------------------
+def test_the_officer_verifies_evidence_and_holds_the_interview_from_the_case_file(
+    personas: Personas, record: CreditRecord
+) -> None:
+    from credit.models import CityOverlay
+
+    overlay = CityOverlay.objects.create(
+        city=personas.market.city, effective_from=date(2026, 1, 1), interview_required=True
+    )
+    CityOverlay.objects.filter(pk=overlay.pk).update(published_at="2026-01-01T00:00:00+08:00")
+    case = repair_with_evidence(personas, record)
+    piece = RepairCase.objects.get(pk=case["id"]).evidence.get()
+    verify = case_url("repair", case["id"], f"evidence/{piece.pk}/verify/")
+    assert verify in page(personas.officer, case_url("repair", case["id"]))[1]
+    # Rejecting needs a reason the applicant will read; other departments and roles are refused.
+    assert browser(personas.officer).post(verify, {"decision": "reject", "reason": ""}).status_code == 422
+    assert browser(personas.other_officer).post(verify, {"decision": "accept"}).status_code == 404
+    assert browser(personas.reviewer).post(verify, {"decision": "accept"}).status_code == 403
+    assert browser(personas.officer).post(verify, {"decision": "accept"}).status_code == 302
+    piece.refresh_from_db()
+    assert (piece.status, piece.verified_by) == ("accepted", personas.officer)
+    assert verify not in page(personas.officer, case_url("repair", case["id"]))[1]  # verified once
+
+    repair_step(personas.officer, case["id"], "accept")
+    html = page(personas.officer, case_url("repair", case["id"]))[1]
+    assert "the integrity interview the city requires has not been held" in html
+    schedule = case_url("repair", case["id"], "interviews/new/")
+    assert schedule in html
+    assert browser(personas.officer).post(schedule, {"scheduled_at": "2026-11-25T10:00"}).status_code == 422
+    past = browser(personas.officer).post(schedule, {"scheduled_at": "2026-11-20T10:00", "place": "三楼"})
+    assert past.status_code == 422  # the service refuses a time in the past
+    response = browser(personas.officer).post(
+        schedule, {"scheduled_at": "2026-11-25T10:00", "place": "市场监管局三楼约谈室"}
+    )
+    assert response.status_code == 302
+    interview = RepairCase.objects.get(pk=case["id"]).interviews.get()
+    outcome = case_url("repair", case["id"], f"interviews/{interview.pk}/outcome/")
+    assert outcome in page(personas.officer, case_url("repair", case["id"]))[1]
+    assert browser(personas.officer).post(outcome, {"outcome": "held", "minutes": ""}).status_code == 422
+    assert (
+        browser(personas.officer)
+        .post(outcome, {"outcome": "held", "minutes": "当事人陈述整改情况"})
+        .status_code
+        == 302
+    )
+    interview.refresh_from_db()
+    assert interview.status == "held"
+    # Nothing stands before the decision now: the officer drafts it on its page.
+    draft = case_url("repair", case["id"], "steps/draft_decision/")
+    assert draft in page(personas.officer, case_url("repair", case["id"]))[1]
+    assert (
+        browser(personas.officer).post(draft, {"step": "draft_decision", "outcome": "approve"}).status_code
+        == 302
+    )
+    assert RepairCase.objects.get(pk=case["id"]).state == "decision_review"
+    assert (
+        browser(personas.officer).get(case_url("objection", case["id"], "interviews/new/")).status_code == 404
+    )
