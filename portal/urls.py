@@ -1,0 +1,23 @@
+from django.urls import path
+
+from . import actions, filing, views
+
+app_name = "portal"
+
+CASE = "cases/<slug:kind>/<int:pk>/"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("consent/", views.consent, name="consent"),
+    path("file/repair/", filing.repair_wizard, name="file-repair"),
+    path("file/repair/<slug:step>/", filing.repair_wizard, name="file-repair"),
+    path("file/objection/", filing.objection_wizard, name="file-objection"),
+    path("file/objection/<slug:step>/", filing.objection_wizard, name="file-objection"),
+    path("complaints/new/", actions.complaint, name="complaint"),
+    path(CASE, views.case_detail, name="case"),
+    path(f"{CASE}evidence/", actions.case_evidence, name="case-evidence"),
+    path(f"{CASE}supply/", actions.case_supply, name="case-supply"),
+    path(f"{CASE}withdraw/", actions.case_withdraw, name="case-withdraw"),
+    path(f"{CASE}reconsideration/", actions.case_reconsideration, name="case-reconsideration"),
+    path(f"{CASE}complaint/", actions.complaint, name="case-complaint"),
+]
