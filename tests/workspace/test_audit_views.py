@@ -1,0 +1,376 @@
+"""The auditor's views of the transition log (/staff/audit/transitions/) and the data-access log
+(/staff/audit/access/): filters, keyset pages with a constant number of queries, the CSV export (UTF-8 with
+a byte-order mark, safe from formula injection, recorded before it is sent), and who may not see them."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from credit.models import AccessLog, TransitionLog
+from credit.models.audit import AccessPurpose
+from credit.models.people import Role
+from repair.models import RepairCase
+from tests.conftest import Personas
+from tests.factories import make_record
+from tests.workspace.test_dashboard import repair
+from workspace import auditlog
+
+pytestmark = pytest.mark.django_db
+TRANSITIONS = "/staff/audit/transitions/"
+ACCESSES = "/staff/audit/access/"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+def step(
+    subject: Any, transition: str, actor: Any, when: str, *, reason: str = "", via: Any = None
+) -> TransitionLog:
+    return TransitionLog.objects.create(
+        content_type=ContentType.objects.get_for_model(subject),
+        object_id=subject.pk,
+        object_number=getattr(subject, "number", "") or "",
+        transition=transition,
+        from_state="a",
+        to_state="b",
+        actor=actor,
+        actor_label=actor.get_username() if actor is not None else "system:periods",
+        reason=reason,
+        via_content_type=ContentType.objects.get_for_model(via) if via is not None else None,
+        via_object_id=via.pk if via is not None else None,
+        at=at(when),
+    )
+
+
+def access(
+    user: Any, person: Any, when: str, *, case: Any = None, purpose: str = AccessPurpose.CASE, **kw: Any
+) -> AccessLog:
+    return AccessLog.objects.create(
+        user=user,
+        person=person,
+        action=kw.pop("action", AccessLog.Action.VIEW),
+        purpose=purpose,
+        case_content_type=ContentType.objects.get_for_model(case) if case is not None else None,
+        case_object_id=case.pk if case is not None else None,
+        at=at(when),
+        **kw,
+    )
+
+
+@pytest.fixture
+def log(personas: Personas) -> dict[str, Any]:
+    """Steps and accesses in the market regulator and the environment bureau. Today is 23 Nov 2026; the
+    default period is the last 30 days, 25 Oct … 23 Nov."""
+    market = make_record(
+        person=personas.applicant_person, department=personas.market, decision_date=date(2026, 5, 31)
+    )
+    environment = make_record(
+        person=personas.other_person, department=personas.environment, decision_date=date(2026, 5, 31)
+    )
+    # Registering the records wrote their own steps "now" (23 Nov): the checks below look at these rows only.
+    case = repair(personas, market, "repaired", "2026-11-02 09:00", "2026-11-16 09:00")
+    other = repair(personas, environment, "accepted", "2026-11-03 09:00")
+    return {
+        "market": market,
+        "environment": environment,
+        "case": case,
+        "other": other,
+        "old": step(case, "file", personas.applicant, "2026-10-01 09:00"),  # before the default period
+        "accept": step(case, "accept", personas.officer, "2026-11-03 09:00", reason="材料齐全"),
+        "formula": step(
+            case, "draft_decision", personas.officer, "2026-11-10 09:00", reason='=HYPERLINK("http://x")'
+        ),
+        "approve": step(case, "approve_decision", personas.reviewer, "2026-11-16 09:00", reason="+1"),
+        "repaired": step(market, "repair", personas.reviewer, "2026-11-16 09:00", via=case),
+        "other_accept": step(other, "accept", personas.other_officer, "2026-11-04 09:00", reason="@ok"),
+        "system": step(environment, "make_eligible", None, "2026-11-20 01:00", reason="-period"),
+    }
+
+
+def browser(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def ids(response: Any) -> list[int]:
+    assert response.status_code == 200, response.content[:2000]
+    return [row["entry"].pk for row in response.context["rows"]]
+
+
+def mine(pks: list[int], book: dict[str, Any], *names: str) -> bool:
+    return [pk for pk in pks if pk in {v.pk for v in book.values() if isinstance(v, TransitionLog)}] == [
+        book[name].pk for name in names
+    ]
+
+
+class TestTransitionLog:
+    def test_newest_first_in_the_default_period(self, personas: Personas, log: dict[str, Any]) -> None:
+        shown = ids(browser(personas.auditor).get(TRANSITIONS, HTTP_ACCEPT_LANGUAGE="en"))
+        # Same moment: the higher id first. 1 Oct is outside the last 30 days.
+        assert mine(shown, log, "system", "repaired", "approve", "formula", "other_accept", "accept")
+
+    def test_filters(self, personas: Personas, log: dict[str, Any]) -> None:
+        auditor = browser(personas.auditor)
+
+        def shown(**query: str) -> list[int]:
+            return ids(auditor.get(TRANSITIONS, query))
+
+        assert mine(
+            shown(start="2026-09-01"),
+            log,
+            "system",
+            "repaired",
+            "approve",
+            "formula",
+            "other_accept",
+            "accept",
+            "old",
+        )
+        assert mine(shown(start="2026-11-04", end="2026-11-10"), log, "formula", "other_accept")
+        assert mine(shown(actor="officer"), log, "formula", "accept")
+        assert mine(shown(actor="system:periods"), log, "system")
+        assert mine(shown(transition="accept"), log, "other_accept", "accept")
+        # A case's number finds its own steps and the steps it caused on the record.
+        assert mine(shown(number=log["case"].number), log, "repaired", "approve", "formula", "accept")
+        assert mine(shown(number=log["environment"].number), log, "system")
+        assert mine(shown(department=str(personas.environment.pk)), log, "system", "other_accept")
+
+    def test_what_a_row_shows(self, personas: Personas, log: dict[str, Any]) -> None:
+        response = browser(personas.auditor).get(
+            TRANSITIONS, {"number": log["case"].number}, HTTP_ACCEPT_LANGUAGE="en"
+        )
+        rows = {row["entry"].pk: row for row in response.context["rows"]}
+        repaired = rows[log["repaired"].pk]
+        assert (
+            repaired["number"] == log["market"].number and repaired["entry"].via_number == log["case"].number
+        )
+        assert rows[log["accept"].pk]["actor"] == "officer"
+        html = response.content.decode()
+        assert personas.applicant_person.name not in html and personas.applicant_person.id_masked not in html
+
+    def test_keyset_pages_without_gaps_or_repeats_in_constant_queries(
+        self, personas: Personas, log: dict[str, Any]
+    ) -> None:
+        case = log["case"]
+        for n in range(120):
+            step(case, "note", personas.officer, f"2026-11-21 {n // 60:02d}:{n % 60:02d}")
+        auditor = browser(personas.auditor)
+        seen: list[int] = []
+        counts = []
+        url: str | None = TRANSITIONS
+        while url is not None:
+            with CaptureQueriesContext(connection) as queries:
+                response = auditor.get(url)
+            counts.append(len(queries))
+            seen += ids(response)
+            url = TRANSITIONS + response.context["next_url"] if response.context["next_url"] else None
+        expected = list(
+            TransitionLog.objects.filter(at__gte=at("2026-10-25 00:00"))
+            .order_by("-at", "-pk")
+            .values_list("pk", flat=True)
+        )
+        assert seen == expected and len(seen) > 120
+        assert len(counts) == 3 and len(set(counts)) == 1, counts
+
+    def test_a_bad_page_position_is_refused(self, personas: Personas) -> None:
+        assert browser(personas.auditor).get(TRANSITIONS, {"after": "x"}).status_code == 400
+        assert (
+            browser(personas.auditor)
+            .get(TRANSITIONS, {"start": "2026-11-20", "end": "2026-11-01"})
+            .status_code
+            == 400
+        )
+
+
+class TestExport:
+    def test_csv_of_the_filtered_rows_with_a_bom_and_no_formulas(
+        self, personas: Personas, log: dict[str, Any]
+    ) -> None:
+        auditor = browser(personas.auditor)
+        response = auditor.post(
+            TRANSITIONS + "export/", {"number": log["case"].number}, HTTP_ACCEPT_LANGUAGE="en"
+        )
+        assert response.status_code == 200 and response.streaming
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
+        assert response["Content-Disposition"].startswith('attachment; filename="transitions-log-')
+        body = b"".join(response.streaming_content)
+        assert body.startswith("\ufeff".encode())
+        rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+        assert rows[0][:4] == ["time", "object type", "number", "transition"]
+        assert [row[3] for row in rows[1:]] == ["repair", "approve_decision", "draft_decision", "accept"]
+        by_step = {row[3]: row for row in rows[1:]}
+        assert by_step["draft_decision"][8] == '\'=HYPERLINK("http://x")'
+        assert by_step["approve_decision"][8] == "'+1"
+        assert by_step["repair"][2] == log["market"].number and by_step["repair"][9] == log["case"].number
+        assert by_step["accept"][0] == "2026-11-03T09:00:00+08:00" and by_step["accept"][8] == "材料齐全"
+
+    def test_the_export_is_recorded_before_it_is_sent_and_not_in_itself(
+        self, personas: Personas, log: dict[str, Any]
+    ) -> None:
+        before = TransitionLog.objects.order_by("-pk").values_list("pk", flat=True).first()
+        response = browser(personas.auditor).post(TRANSITIONS + "export/", {"actor": "officer"})
+        record = TransitionLog.objects.get(transition="export_transitions_log")
+        assert record.actor == personas.auditor and record.object_id == personas.auditor.pk
+        assert record.payload == {
+            "log": "transitions",
+            "from": "2026-10-25",
+            "to": "2026-11-23",
+            "actor": "officer",
+            "up_to_id": before,
+        }
+        rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+        assert len(rows) == 3  # the header and the officer's two steps; the export's own row is not in it
+
+    def test_more_special_starts_are_neutralised(self) -> None:
+        assert [
+            auditlog.safe_cell(v) for v in ("=1", "+1", "-1", "@a", "\tx", "\rx", "a=1", "", None, 5)
+        ] == ["'=1", "'+1", "'-1", "'@a", "'\tx", "'\rx", "a=1", "", "", "5"]
+
+    def test_only_a_post_exports(self, personas: Personas) -> None:
+        assert browser(personas.auditor).get(TRANSITIONS + "export/").status_code == 405
+        assert browser(personas.auditor).get(ACCESSES + "export/").status_code == 405
+
+
+class TestAccessLog:
+    @pytest.fixture
+    def accesses(self, personas: Personas, log: dict[str, Any]) -> dict[str, AccessLog]:
+        return {
+            "case": access(
+                personas.officer,
+                personas.applicant_person,
+                "2026-11-03 10:00",
+                case=log["case"],
+                path="/workflow/repair/1/",
+            ),
+            "search": access(
+                personas.intake,
+                personas.other_person,
+                "2026-11-05 10:00",
+                purpose=AccessPurpose.OTHER,
+                note="=cmd|' /C calc'!A0",
+                action=AccessLog.Action.LIST,
+                path="/api/v1/records/?id_number=370202199003070029&purpose=other",
+            ),
+            "other": access(
+                personas.other_officer, personas.other_person, "2026-11-06 10:00", case=log["other"]
+            ),
+            "old": access(personas.officer, personas.applicant_person, "2026-09-03 10:00", case=log["case"]),
+        }
+
+    def test_rows_show_a_reference_not_the_person(
+        self, personas: Personas, accesses: dict[str, AccessLog]
+    ) -> None:
+        response = browser(personas.auditor).get(ACCESSES, HTTP_ACCEPT_LANGUAGE="en")
+        assert ids(response) == [accesses[n].pk for n in ("other", "search", "case")]
+        rows = {row["entry"].pk: row for row in response.context["rows"]}
+        search = rows[accesses["search"].pk]
+        assert search["person"] == f"#{personas.other_person.pk}" and search["path"] == "/api/v1/records/"
+        assert (
+            rows[accesses["case"].pk]["entry"].case_number
+            == RepairCase.objects.get(pk=accesses["case"].case_object_id).number
+        )
+        html = response.content.decode()
+        for secret in (
+            "370202199003070029",
+            personas.other_person.name,
+            personas.other_person.id_masked,
+            personas.applicant_person.name,
+        ):
+            assert secret not in html
+        assert rows[accesses["case"].pk]["case_type"] == "repair case"
+
+    def test_filters(self, personas: Personas, log: dict[str, Any], accesses: dict[str, AccessLog]) -> None:
+        auditor = browser(personas.auditor)
+
+        def shown(**query: str) -> list[str]:
+            names = {v.pk: k for k, v in accesses.items()}
+            return [names[pk] for pk in ids(auditor.get(ACCESSES, query))]
+
+        assert shown(start="2026-09-01") == ["other", "search", "case", "old"]
+        assert shown(actor="officer") == ["case"]
+        assert shown(number=log["case"].number) == ["case"]
+        assert shown(purpose="other") == ["search"]
+        assert shown(action="list") == ["search"]
+        assert shown(person=str(personas.other_person.pk)) == ["other", "search"]
+        assert shown(department=str(personas.environment.pk)) == ["other"]
+
+    def test_export_is_recorded_and_safe(self, personas: Personas, accesses: dict[str, AccessLog]) -> None:
+        response = browser(personas.auditor).post(
+            ACCESSES + "export/", {"purpose": "other"}, HTTP_ACCEPT_LANGUAGE="en"
+        )
+        body = b"".join(response.streaming_content)
+        assert body.startswith(b"\xef\xbb\xbf")
+        header, row = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+        assert header[6] == "person" and row[6] == f"#{personas.other_person.pk}"
+        assert row[5] == "'=cmd|' /C calc'!A0" and row[9] == "/api/v1/records/"
+        assert "370202199003070029" not in body.decode("utf-8-sig")
+        record = TransitionLog.objects.get(transition="export_accesses_log")
+        assert record.actor == personas.auditor and record.payload["purpose"] == "other"
+
+    def test_constant_queries(
+        self, personas: Personas, log: dict[str, Any], accesses: dict[str, AccessLog]
+    ) -> None:
+        def count() -> int:
+            client = browser(personas.auditor)
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(ACCESSES).status_code == 200
+            return len(queries)
+
+        few = count()
+        for n in range(60):
+            access(
+                personas.officer, personas.applicant_person, f"2026-11-2{n % 3} 10:{n:02d}", case=log["case"]
+            )
+        assert count() == few
+
+
+class TestWhoMaySee:
+    @pytest.mark.parametrize("who", ["officer", "reviewer", "head", "intake", "recon", "applicant", "admin"])
+    @pytest.mark.parametrize("url", [TRANSITIONS, ACCESSES])
+    def test_only_auditors(self, personas: Personas, who: str, url: str) -> None:
+        client = browser(getattr(personas, who))
+        assert client.get(url).status_code == 403
+        assert client.post(url + "export/").status_code == 403
+        assert not TransitionLog.objects.filter(transition__startswith="export_").exists()
+
+    def test_an_administrator_with_the_audit_role(self, personas: Personas) -> None:
+        personas.admin.groups.add(Group.objects.get(name=Role.AUDITOR))
+        assert browser(personas.admin).get(TRANSITIONS).status_code == 200
+        assert browser(personas.admin).get(ACCESSES).status_code == 200
+
+    @pytest.mark.parametrize("url", [TRANSITIONS, ACCESSES])
+    def test_signed_out(self, url: str) -> None:
+        response = Client().get(url)
+        assert response.status_code == 302 and "login" in response["Location"]
+        assert Client().post(url + "export/").status_code == 302
+
+    def test_the_dashboard_and_logs_link_each_other_for_the_auditor(self, personas: Personas) -> None:
+        html = browser(personas.auditor).get(TRANSITIONS).content.decode()
+        assert "/staff/dashboard/" in html and ACCESSES in html
+
+
+def test_cursor_round_trip() -> None:
+    moment = datetime(2026, 11, 3, 9, 0, 0, 123456, tzinfo=SHANGHAI)
+    cursor = auditlog.LogCursor(moment, 42)
+    assert auditlog.LogCursor.parse(str(cursor)) == cursor
+    with pytest.raises(ValueError):
+        auditlog.LogCursor.parse("abc")
