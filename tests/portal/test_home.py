@@ -125,7 +125,7 @@ def test_cases_of_the_four_kinds_with_the_next_deadline(
     assert rows[("repair", refused.pk)].next_clock is None  # decided: nothing pending
     html = response.content.decode()
     assert f"/my/cases/reconsideration/{recon.pk}/" in html and "due in 3 working days" in html
-    assert "none pending" in html
+    assert "No deadline pending." in html
 
 
 def test_another_applicant_sees_none_of_it(personas: Personas, record: CreditRecord) -> None:
@@ -157,6 +157,22 @@ def test_records_and_cases_are_paged(personas: Personas) -> None:
         r.record.pk for r in second.context["record_rows"]
     }
     assert client.get(HOME, {"records": "x", "cases": "-3", "letters": "9"}).status_code == 200
+
+
+def test_cases_of_every_kind_are_paged_newest_first(
+    personas: Personas, record: CreditRecord, time_machine: Any
+) -> None:
+    repair = repair_filed(personas, record)
+    complaints = []
+    for minute in range(1, 12):
+        time_machine.move_to(f"2026-11-23T10:{minute:02d}:00+08:00", tick=False)
+        complaints.append(complaint_filed(personas, repair))
+    client = browser(personas.applicant)
+    first = client.get(HOME).context["cases"]
+    assert [row.case for row in first.rows] == complaints[::-1][:10] and first.has_next
+    second = client.get(HOME, {"cases": 2}).context["cases"]
+    assert [row.case for row in second.rows] == [complaints[0], repair] and not second.has_next
+    assert second.has_previous
 
 
 def test_the_number_of_queries_does_not_grow_with_cases_and_records(
