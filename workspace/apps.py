@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WorkspaceConfig(AppConfig):
+    """The staff pages: queues, the case file, the reviewer's and head's screens, dashboard and audit views."""
+
+    name = "workspace"
+    verbose_name = _("Staff workspace")
