@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, this folder comes first on the path, where bench/queue.py shadows the standard library.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 DB_NAME = "credit_repair_bench_clock"
@@ -211,6 +213,128 @@ def counts(seeded: dict[str, Any]) -> dict[str, int]:
     }
 
 
+def worker_sweep(args: argparse.Namespace, var_dir: Path) -> tuple[float, int]:
+    """One Celery worker with `args.concurrency` pool processes on a real broker: beat's task is sent once, as
+    beat would; it calls helper sweeps (TIMER_SWEEP_HELPERS = concurrency - 1) when more than a batch is due.
+    Returns the seconds until no due timer is left, and the fired count read back from the database."""
+    import subprocess
+
+    from viewflow.workflow.models import Task
+    from viewflow.workflow.status import STATUS
+
+    from config.celery import app
+
+    env = {
+        **os.environ,
+        "CELERY_BROKER_URL": args.broker,
+        "TIMER_SWEEP_BATCH": str(args.batch),
+        "TIMER_SWEEP_HELPERS": str(args.concurrency - 1),
+    }
+    # Seeding queued its after-filing tasks on the filesystem broker; the worker's broker gets its own
+    # connection.
+    connection = app.connection_for_write(args.broker)
+    log = open(var_dir / "worker.log", "w")  # noqa: SIM115
+    worker = subprocess.Popen(  # noqa: S603  (this interpreter, fixed arguments)
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
+         f"--concurrency={args.concurrency}", "--without-gossip", "--without-mingle", "--hostname=bench@%h"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        app.control.purge(connection=connection)
+        while not app.control.ping(timeout=0.5, connection=connection):
+            if worker.poll() is not None:
+                raise RuntimeError(f"the worker did not start; see {var_dir / 'worker.log'}")
+        due = Task.objects.filter(flow_task_type="TIMER", status=STATUS.SCHEDULED, scheduled__lt="2026-06-01")
+        began = time.perf_counter()
+        app.send_task("credit.tasks.fire_due_workflow_timers", connection=connection)
+        while due.exists():
+            time.sleep(0.05)
+        seconds = time.perf_counter() - began
+        while (
+            app.control.inspect(timeout=1, connection=connection).active().get(f"bench@{os.uname().nodename}")
+        ):
+            time.sleep(0.2)  # the sweeps are finishing (nothing left to claim)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        log.close()
+        connection.release()
+    fired = Task.objects.filter(flow_task_type="TIMER", status=STATUS.DONE).count()
+    return seconds, fired
+
+
+def run(args: argparse.Namespace, mode: str, var_dir: Path) -> dict[str, Any]:
+    from django.core.management import call_command
+    from django.db import connections
+    from django.utils import timezone
+
+    connections.close_all()
+    recreate_database()
+    began = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False)
+    print(f"database {DB_NAME}: created and migrated in {time.perf_counter() - began:.1f} s", flush=True)
+    seeded = seed(args.due, args.pending)
+    print(
+        f"seeded: the template case in {seeded['template_seconds']:.1f} s; {args.due} due cases and "
+        f"{args.pending - args.due} further pending deadlines and timers copied in "
+        f"{seeded['copy_seconds']:.1f} s",
+        flush=True,
+    )
+    before = counts(seeded)
+    print("before:", before, flush=True)
+    early = timezone.now().replace(year=2025)  # nothing is due before the earliest seeded moment
+    empty_before, _plan = empty_sweep_ms(early, args.repetitions)
+    print(f"empty sweep, nothing fired yet: median {empty_before:.2f} ms", flush=True)
+
+    from credit.timers import dispatch_due_timers
+
+    if mode == "worker":
+        seconds, fired = worker_sweep(args, var_dir)
+        print(f"one worker, {args.concurrency} pool processes: {fired} fired in {seconds:.1f} s", flush=True)
+    else:
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        began = time.perf_counter()
+        result = dispatch_due_timers(batch_size=args.batch)
+        seconds = time.perf_counter() - began
+        fired = result.fired
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(
+                args.profile
+            )
+        print(
+            f"one process: {result.fired} fired in {seconds:.1f} s ({result.fired / seconds:.0f} effects/s), "
+            f"{result.batches} batches, {result.skipped} passed over, {len(result.failed)} failed",
+            flush=True,
+        )
+    after = counts(seeded)
+    exactly_once = (
+        after["timers_done"] == fired == args.due
+        and after["escalations"] == args.due
+        and after["notices"] == args.due
+        and after["timers_due_left"] == 0
+    )
+    print("after:", after, f"exactly once: {exactly_once}", flush=True)
+    empty_after, plan_after = empty_sweep_ms(timezone.now(), args.repetitions)
+    print(f"empty sweep, {args.due} fired timers in the table: median {empty_after:.2f} ms", flush=True)
+    return {
+        "mode": mode,
+        "seconds": seconds,
+        "fired": fired,
+        "exactly_once": exactly_once,
+        "empty_before": empty_before,
+        "empty_after": empty_after,
+        "plan": plan_after,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -219,7 +343,14 @@ def main() -> int:
     parser.add_argument("--pending", type=int, default=1_000_000, help="pending deadlines in all")
     parser.add_argument("--batch", type=int, default=500, help="timers claimed per transaction")
     parser.add_argument("--repetitions", type=int, default=50, help="empty sweeps timed, each time")
-    parser.add_argument("--profile", type=int, default=0, help="print the N costliest functions of the sweep")
+    parser.add_argument("--profile", type=int, default=0, help="print the N costliest functions (process)")
+    parser.add_argument(
+        "--modes",
+        default="process,worker",
+        help="process (the sweep in this process), worker (a Celery worker)",
+    )
+    parser.add_argument("--concurrency", type=int, default=2, help="the worker's pool processes")
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/14", help="the worker's broker")
     args = parser.parse_args()
 
     var_dir = Path(tempfile.mkdtemp(prefix="bench-clock-"))
@@ -240,74 +371,25 @@ def main() -> int:
             "DJANGO_SETTINGS_MODULE": "config.settings",
         }
     )
-    recreate_database()
     import django
 
     django.setup()
-    from django.core.management import call_command
-    from django.utils import timezone
+    rounds = [run(args, mode.strip(), var_dir) for mode in args.modes.split(",") if mode.strip()]
 
-    began = time.perf_counter()
-    call_command("migrate", verbosity=0, interactive=False)
-    print(f"database {DB_NAME}: created and migrated in {time.perf_counter() - began:.1f} s", flush=True)
-    seeded = seed(args.due, args.pending)
-    print(
-        f"seeded: the template case in {seeded['template_seconds']:.1f} s; {args.due} due cases and "
-        f"{args.pending - args.due} further pending deadlines and timers copied in "
-        f"{seeded['copy_seconds']:.1f} s",
-        flush=True,
-    )
-    before = counts(seeded)
-    print("before:", before, flush=True)
-
-    early = timezone.now().replace(year=2025)  # nothing is due before the earliest seeded moment
-    empty_before, _plan = empty_sweep_ms(early, args.repetitions)
-    print(f"empty sweep, nothing fired yet: median {empty_before:.2f} ms", flush=True)
-
-    from credit.timers import dispatch_due_timers
-
-    profiler = None
-    if args.profile:
-        import cProfile
-
-        profiler = cProfile.Profile()
-        profiler.enable()
-    began = time.perf_counter()
-    result = dispatch_due_timers(batch_size=args.batch)
-    seconds = time.perf_counter() - began
-    if profiler is not None:
-        import pstats
-
-        profiler.disable()
-        pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(args.profile)
-    after = counts(seeded)
-    exactly_once = (
-        after["timers_done"] == result.fired == args.due
-        and after["escalations"] == args.due
-        and after["notices"] == args.due
-        and after["timers_due_left"] == 0
-    )
-    print(
-        f"full sweep: {result.fired} fired in {seconds:.1f} s ({result.fired / seconds:.0f} effects/s), "
-        f"{result.batches} batches, {result.skipped} passed over, {len(result.failed)} failed; "
-        f"exactly once: {exactly_once}",
-        flush=True,
-    )
-    print("after:", after, flush=True)
-    empty_after, plan_after = empty_sweep_ms(timezone.now(), args.repetitions)
-    print(f"empty sweep, {args.due} fired timers in the table: median {empty_after:.2f} ms", flush=True)
     print()
-    print(f"{'measure':48} {'value':>12} {'target':>10}")
-    print(f"{'due timers fired (one worker)':48} {result.fired:>12} {args.due:>10}")
-    print(f"{'seconds for the full sweep':48} {seconds:>12.1f} {DUE_TARGET_SECONDS:>10.0f}")
-    print(f"{'effects per second':48} {result.fired / seconds:>12.0f}")
-    print(f"{'exactly once (timers, escalations, notices)':48} {exactly_once!s:>12}")
-    print(f"{'empty sweep before, ms (median)':48} {empty_before:>12.2f} {EMPTY_TARGET_MS:>10.0f}")
-    print(f"{'empty sweep after, ms (median)':48} {empty_after:>12.2f} {EMPTY_TARGET_MS:>10.0f}")
+    print(f"{'measure':56} {'value':>10} {'target':>8}")
+    for r in rounds:
+        who = "one process" if r["mode"] == "process" else f"one worker, {args.concurrency} pool processes"
+        print(f"{'seconds for the full sweep, ' + who:56} {r['seconds']:>10.1f} {DUE_TARGET_SECONDS:>8.0f}")
+        print(f"{'effects per second, ' + who:56} {r['fired'] / r['seconds']:>10.0f}")
+        print(f"{'exactly once (timers, escalations, notices), ' + r['mode']:56} {r['exactly_once']!s:>10}")
+        for when in ("before", "after"):
+            label = f"empty sweep {when}, ms (median), {r['mode']}"
+            print(f"{label:56} {r['empty_' + when]:>10.2f} {EMPTY_TARGET_MS:>8.0f}")
     print()
-    print("plan of the empty sweep's query, after:")
-    print(plan_after)
-    print(f"\nthe database {DB_NAME} is left for inspection; the queued deliveries are under {var_dir}")
+    print("plan of the empty sweep's query, after the last round:")
+    print(rounds[-1]["plan"])
+    print(f"\nthe database {DB_NAME} is left for inspection; logs and queued deliveries are under {var_dir}")
     return 0
 
 

@@ -222,6 +222,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Due workflow timers claimed and fired per transaction by the sweep (credit.timers).
 TIMER_SWEEP_BATCH = env_int("TIMER_SWEEP_BATCH", 500)
+# Helper sweeps queued when more than a batch is due: the pool processes beyond the first (a worker started
+# with --concurrency=2 has one to spare; docs/deploy.md).
+TIMER_SWEEP_HELPERS = env_int("TIMER_SWEEP_HELPERS", 1)
 CELERY_BEAT_SCHEDULE = {
     # viewflow's timer sweep; every flow uses select_for_update_lock (checked by credit.checks).
     "fire-due-workflow-timers": {"task": "credit.tasks.fire_due_workflow_timers", "schedule": 60.0},

@@ -46,15 +46,17 @@ def _deadlines(content_type_id: int, object_id: int) -> list[Deadline]:
 
 
 def clock_of(subject: Any, kinds: Collection[str], *, running: bool = True) -> Deadline | None:
-    """The subject's latest deadline of these kinds (only those still running or missed, if `running`): the
-    clock whose timer ran out."""
+    """The subject's latest deadline of these kinds (only open ones, if `running`: pending, or missed with the
+    step outstanding): the clock whose timer ran out."""
     content_type_id = ContentType.objects.get_for_model(subject).pk
     deadlines = taken(
         ("deadlines", content_type_id, subject.pk), lambda: _deadlines(content_type_id, subject.pk)
     )
-    statuses = (Deadline.Status.PENDING, Deadline.Status.MISSED)
     for deadline in reversed(deadlines):
-        if deadline.kind in kinds and (not running or deadline.status in statuses):
+        still_open = deadline.status == Deadline.Status.PENDING or (
+            deadline.status == Deadline.Status.MISSED and deadline.closed_at is None
+        )
+        if deadline.kind in kinds and (not running or still_open):
             return deadline
     return None
 

@@ -249,7 +249,8 @@ def overdue_now(
     departments: Collection[int] | None = None,
     kind: str | None = None,
 ) -> DeadlinePage:
-    """Pending deadlines whose due moment has passed, the longest overdue first, one page at a time.
+    """Open deadlines whose due moment has passed (pending, or marked missed with the step still to be
+    taken), the longest overdue first, one page at a time.
     `departments`: only those departments' (None: all)."""
     today = timezone.localdate(now or timezone.now())
     return _page(

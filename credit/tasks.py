@@ -37,16 +37,24 @@ def _single_sweep_on_sqlite(name: str) -> Iterator[bool]:
 
 
 @shared_task(ignore_result=True)
-def fire_due_workflow_timers() -> int:
+def fire_due_workflow_timers(helper: bool = False) -> int:
     """Fire the due workflow timers in bounded batches, exactly once across parallel sweeps
-    (credit.timers). On SQLite sweeps take turns (no row locks there)."""
+    (credit.timers). When more than a batch is due, beat's sweep queues TIMER_SWEEP_HELPERS helper sweeps,
+    which the worker's other pool processes (or other workers) run beside it; helpers call for no more help.
+    On SQLite sweeps take turns (no row locks there), so a helper finds the sweep running and stops."""
     from credit.timers import dispatch_due_timers
+
+    def call_for_help() -> None:
+        for _ in range(settings.TIMER_SWEEP_HELPERS):
+            fire_due_workflow_timers.delay(helper=True)
 
     with _single_sweep_on_sqlite("timer-sweep") as mine:
         if not mine:
             logger.info("Another timer sweep is running; skipped")
             return 0
-        result = dispatch_due_timers(batch_size=settings.TIMER_SWEEP_BATCH)
+        result = dispatch_due_timers(
+            batch_size=settings.TIMER_SWEEP_BATCH, on_backlog=None if helper else call_for_help
+        )
         if result.skipped or result.failed:
             logger.info(
                 "Timer sweep: %d fired, %d left for the next sweep, %d failed",

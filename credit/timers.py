@@ -18,6 +18,8 @@ forever, only logging it (../shared/FINDINGS.md). Here:
   retried on every sweep. After fixing the cause, an administrator revives it (`credit.timers.revive_failed`).
 - **Read once.** What the firings of a batch need (their cases and deadlines, a department's head, a
   user's notification preferences) is read once per batch (`credit.batching`), not once per timer.
+- **Join in.** A sweep that finds more than a batch due calls for help (`on_backlog`): beat's task then
+  queues helper sweeps, which the worker's other pool processes run beside it (settings.TIMER_SWEEP_HELPERS).
 - **Commit.** Each batch commits on its own: a worker killed mid-sweep loses at most its current batch's
   uncommitted work, which the next sweep claims again; nothing is half-fired, because a firing and its
   effects are one savepoint inside the batch's transaction.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -180,17 +183,27 @@ def _fire_batch(ids: list[int], result: SweepResult, passed_over: set[int], *, c
 
 
 def dispatch_due_timers(
-    *, batch_size: int = 500, now: datetime | None = None, max_batches: int | None = None
+    *,
+    batch_size: int = 500,
+    now: datetime | None = None,
+    max_batches: int | None = None,
+    on_backlog: Callable[[], Any] | None = None,
 ) -> SweepResult:
-    """Fire every due timer, a batch per transaction. Returns what was done."""
+    """Fire every due timer, a batch per transaction. Returns what was done. `on_backlog` is called once, when
+    the first batch was full and has committed: more is due than one batch, and other sweeps may join in."""
     result = SweepResult()
     now = now or timezone.now()
     passed_over: set[int] = set()
+    backlog = False
     while max_batches is None or result.batches < max_batches:
+        if backlog and on_backlog is not None:
+            on_backlog()
+            on_backlog = None
         with transaction.atomic():
             ids = due_timer_ids(now, batch_size, passed_over=passed_over)
             if not ids:
                 break
+            backlog = len(ids) == batch_size
             result.batches += 1
             attempt = SweepResult()
             try:

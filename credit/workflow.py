@@ -421,13 +421,13 @@ class TaskFilter(FilterSet):
 
 
 def task_clocks(task_ids: list[int]) -> dict[int, Countdown]:
-    """The countdown of each task's running (or missed) deadline, for a page of tasks: two queries. A deadline
+    """The countdown of each task's open deadline (pending, or missed with the step outstanding), for a page
+    of tasks: two queries. A deadline
     is linked to the boundary timer of its task (`Deadline.task`), which follows the task."""
     latest: dict[int, Deadline] = {}
     running = (
-        Deadline.objects.filter(
-            task__previous__in=task_ids, status__in=[Deadline.Status.PENDING, Deadline.Status.MISSED]
-        )
+        Deadline.objects.open()
+        .filter(task__previous__in=task_ids)
         .annotate(host_id=F("task__previous"))
         .order_by("pk")
     )

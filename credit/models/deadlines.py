@@ -19,10 +19,19 @@ class DeadlineQuerySet(models.QuerySet["Deadline"]):
     def pending(self) -> DeadlineQuerySet:
         return self.filter(status=Deadline.Status.PENDING)
 
+    def open(self) -> DeadlineQuerySet:
+        """Deadlines whose step is still to be taken: pending, or missed (the due moment passed, marked by
+        the sweep) and not yet closed by the late step or the end of the case."""
+        return self.filter(OPEN)
+
     def overdue(self, now: datetime | None = None) -> DeadlineQuerySet:
-        # due_at is 24:00 on the due day, so a deadline is overdue once its due date is before today.
+        """Open deadlines past their due moment: the work that is late now. due_at is 24:00 on the due day,
+        so a deadline is overdue once its due date is before today."""
         today = timezone.localdate(now or timezone.now())
-        return self.pending().filter(due_date__lt=today)
+        return self.open().filter(due_date__lt=today)
+
+
+OPEN = models.Q(status="pending") | models.Q(status="missed", closed_at__isnull=True)
 
 
 class Deadline(models.Model):
@@ -52,6 +61,8 @@ class Deadline(models.Model):
         help_text=_("Computed for a year whose official holiday schedule was not yet entered."),
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    # When the deadline's step was taken (met, or missed if late), it was extended or cancelled. A missed
+    # deadline without it is still open: the due moment passed and the step is still outstanding.
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     # The viewflow task whose boundary timer fires at this deadline, when one is attached.
     task = models.ForeignKey(
@@ -82,6 +93,13 @@ class Deadline(models.Model):
                 fields=["due_date", "start_date", "id"],
                 name="deadline_pending_window",
                 condition=models.Q(status="pending"),
+            ),
+            # Work that is late now (Deadline.objects.overdue): the missed deadlines whose step is still
+            # outstanding, beside the pending ones of deadline_pending_due.
+            models.Index(
+                fields=["due_date"],
+                name="deadline_missed_open",
+                condition=models.Q(status="missed", closed_at__isnull=True),
             ),
             # The report of provisional deadlines (credit.reports.provisional_pending): a small index, as few
             # deadlines fall in a year without official calendar data.

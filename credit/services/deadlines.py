@@ -84,26 +84,34 @@ def open_deadlines(
 
 
 def close_deadline(deadline: Deadline, *, status: str, at: datetime | None = None) -> bool:
-    """Close a pending deadline; False if it was already closed (idempotent under retries)."""
+    """Close an open deadline; False if it was already closed (idempotent under retries). A pending one
+    takes `status`. One already marked missed (its step still outstanding) stays missed: it is only closed,
+    by the late step or the end of the case; it can no longer be extended."""
     if status == Deadline.Status.PENDING:
         raise ValueError("close_deadline needs a final status")
-    updated = Deadline.objects.filter(pk=deadline.pk, status=Deadline.Status.PENDING).update(
-        status=status, closed_at=at or timezone.now()
-    )
-    return updated == 1
+    at = at or timezone.now()
+    if Deadline.objects.filter(pk=deadline.pk, status=Deadline.Status.PENDING).update(
+        status=status, closed_at=at
+    ):
+        return True
+    if status == Deadline.Status.EXTENDED:
+        return False
+    late = Deadline.objects.filter(pk=deadline.pk, status=Deadline.Status.MISSED, closed_at__isnull=True)
+    return late.update(closed_at=at) == 1
 
 
 def close_pending(subject: models.Model, *, status: str, kind: str | None = None) -> None:
-    """Close every pending deadline of `subject` (of `kind` only, if given) with `status`."""
-    pending = Deadline.objects.for_object(subject).pending()
-    for deadline in pending.filter(kind=kind) if kind is not None else pending:
+    """Close every open deadline of `subject` (of `kind` only, if given): pending ones with `status`."""
+    open_ = Deadline.objects.for_object(subject).open()
+    for deadline in open_.filter(kind=kind) if kind is not None else open_:
         close_deadline(deadline, status=status)
 
 
 def meet_deadline(*, subject: models.Model, kind: str, at: datetime | None = None) -> Deadline | None:
-    """The step the deadline governs was taken: met if on time, missed if late. Returns the row."""
+    """The step the deadline governs was taken: met if on time, missed if late (also when the sweep had
+    already marked it missed). Returns the row."""
     at = at or timezone.now()
-    deadline = Deadline.objects.for_object(subject).pending().filter(kind=kind).first()
+    deadline = Deadline.objects.for_object(subject).open().filter(kind=kind).order_by("-pk").first()
     if deadline is None:
         return None
     status = Deadline.Status.MET if at < deadline.due_at else Deadline.Status.MISSED
@@ -129,18 +137,24 @@ def extend_deadline(deadline: Deadline, *, kind: str) -> Deadline:
 
 
 def mark_missed_deadlines(*, now: datetime | None = None, batch_size: int = 1000) -> int:
-    """Mark every pending deadline whose due moment has passed as missed. A conditional update per batch:
-    idempotent, and safe with several workers (a row already closed is not counted again)."""
+    """Mark every pending deadline whose due moment has passed as missed. It stays open (no closed_at): the
+    step is still outstanding, and the deadline shows as overdue until the step is taken (meet_deadline) or
+    the case ends. A conditional update per batch: idempotent, and safe with several workers (a row already
+    marked is not counted again)."""
     now = now or timezone.now()
+    today = timezone.localdate(now)
     missed = 0
     while True:
         ids = list(
-            Deadline.objects.overdue(now).order_by("due_date", "pk").values_list("pk", flat=True)[:batch_size]
+            Deadline.objects.pending()
+            .filter(due_date__lt=today)
+            .order_by("due_date", "pk")
+            .values_list("pk", flat=True)[:batch_size]
         )
         if not ids:
             return missed
         missed += Deadline.objects.filter(pk__in=ids, status=Deadline.Status.PENDING).update(
-            status=Deadline.Status.MISSED, closed_at=now
+            status=Deadline.Status.MISSED
         )
 
 

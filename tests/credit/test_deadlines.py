@@ -16,8 +16,10 @@ from viewflow.workflow.timers import fire_due_timers
 from credit.checks import flows_use_select_for_update_lock
 from credit.flows import RecordMaskFlow, deadline_overdue
 from credit.models import Deadline, RuleSet, TransitionLog
+from credit.reports import overdue_now
 from credit.services.deadlines import (
     close_deadline,
+    close_pending,
     extend_deadline,
     mark_missed_deadlines,
     meet_deadline,
@@ -108,6 +110,40 @@ def test_the_sweep_marks_missed_only_after_the_due_day(subject, time_machine) ->
     assert mark_missed_deadlines() == 0  # idempotent
     deadline.refresh_from_db()
     assert deadline.status == Deadline.Status.MISSED
+
+
+def test_a_missed_deadline_stays_overdue_until_its_step_is_taken(subject, time_machine) -> None:  # type: ignore[no-untyped-def]
+    deadline = open_deadline(
+        subject=subject, kind="repair.accept", start=date(2026, 11, 23), ruleset=order36()
+    )
+    time_machine.move_to(at("2026-11-27T00:00:01"), tick=False)
+    mark_missed_deadlines()
+    # Marked missed, and still the work that is late now: in the overdue list, open, not closed.
+    assert list(Deadline.objects.overdue()) == [deadline]
+    assert [row.id for row in overdue_now().rows] == [deadline.pk]
+    deadline.refresh_from_db()
+    assert (deadline.status, deadline.closed_at) == (Deadline.Status.MISSED, None)
+    with pytest.raises(ValueError, match="Only a pending deadline"):
+        extend_deadline(deadline, kind="repair.extend")
+    # The late step closes it, still missed, at the moment it was taken.
+    time_machine.move_to(at("2026-11-30T10:00:00"), tick=False)
+    taken = meet_deadline(subject=subject, kind="repair.accept")
+    assert taken is not None and taken.pk == deadline.pk
+    assert (taken.status, taken.closed_at) == (Deadline.Status.MISSED, at("2026-11-30T10:00:00"))
+    assert not Deadline.objects.overdue().exists()
+    assert meet_deadline(subject=subject, kind="repair.accept") is None  # closed once
+
+
+def test_the_end_of_a_case_closes_its_missed_deadlines_as_missed(subject, time_machine) -> None:  # type: ignore[no-untyped-def]
+    deadline = open_deadline(
+        subject=subject, kind="repair.accept", start=date(2026, 11, 23), ruleset=order36()
+    )
+    time_machine.move_to(at("2026-11-27T00:00:01"), tick=False)
+    mark_missed_deadlines()
+    close_pending(subject, status=Deadline.Status.CANCELLED)
+    deadline.refresh_from_db()
+    assert deadline.status == Deadline.Status.MISSED and deadline.closed_at is not None
+    assert not Deadline.objects.overdue().exists()
 
 
 def test_closing_twice_reports_the_second_as_a_no_op(subject) -> None:  # type: ignore[no-untyped-def]

@@ -157,3 +157,38 @@ def test_the_ends_of_earlier_escalations_are_removed_by_migration(personas: Pers
         cursor.execute("SELECT count(*) FROM viewflow_task_previous WHERE from_task_id = %s", [end_id])
         assert cursor.fetchone()[0] == 0
     assert set(tasks.values_list("pk", flat=True)) == kept
+
+
+def test_a_sweep_calls_for_help_once_when_more_than_a_batch_is_due(personas: Personas, time_machine) -> None:  # type: ignore[no-untyped-def]
+    cases = filed(personas, 5)
+    time_machine.move_to("2026-11-27T00:00:01+08:00", tick=False)
+    calls: list[int] = []
+
+    def help_wanted() -> None:  # by then the first batch has committed: its timers are no longer due
+        calls.append(timers(cases).filter(status=STATUS.SCHEDULED).count())
+
+    result = dispatch_due_timers(batch_size=2, on_backlog=help_wanted)
+    assert (result.fired, calls) == (5, [3])
+    more = filed(personas, 1)  # on Friday 27 November: due by Wednesday 2 December
+    time_machine.move_to("2026-12-03T00:00:01+08:00", tick=False)
+    assert dispatch_due_timers(batch_size=2, on_backlog=help_wanted).fired == 1
+    assert calls == [3] and escalations(more) == 1  # one batch was enough: no call
+
+
+def test_beats_sweep_queues_a_helper_which_asks_for_no_more(
+    personas: Personas, time_machine, settings
+) -> None:  # type: ignore[no-untyped-def]
+    from unittest import mock
+
+    from credit import tasks
+
+    settings.TIMER_SWEEP_BATCH, settings.TIMER_SWEEP_HELPERS = 2, 3
+    cases = filed(personas, 5)
+    time_machine.move_to("2026-11-27T00:00:01+08:00", tick=False)
+    with mock.patch.object(tasks.fire_due_workflow_timers, "delay") as delay:
+        assert tasks.fire_due_workflow_timers() == 5
+    assert delay.call_args_list == [mock.call(helper=True)] * 3
+    assert escalations(cases) == 5
+    with mock.patch.object(tasks.fire_due_workflow_timers, "delay") as delay:
+        tasks.fire_due_workflow_timers(helper=True)
+    delay.assert_not_called()

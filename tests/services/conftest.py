@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,12 @@ def _database_url() -> str:
     )
 
 
-@pytest.fixture
-def real_worker(
-    transactional_db: None, django_db_serialized_rollback: None, tmp_path: Path
+@contextmanager
+def celery_worker(
+    tmp_path: Path, *, concurrency: int = 1, **env_extra: str
 ) -> Iterator[subprocess.Popen[str]]:
-    """A `celery worker` process on the configured broker, using the test database."""
+    """A `celery worker` process on the configured broker, using the test database, with `concurrency` pool
+    processes and these settings in its environment."""
     broker = os.environ.get("CELERY_BROKER_URL", "")
     if not broker or broker.startswith("filesystem://"):
         pytest.skip("needs a real broker: set CELERY_BROKER_URL (make test-services)")
@@ -47,6 +49,7 @@ def real_worker(
         "DATABASE_URL": _database_url(),
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "VAR_DIR": str(tmp_path),
+        **env_extra,
     }
     celery_app.control.purge()
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
@@ -59,7 +62,7 @@ def real_worker(
             "config",
             "worker",
             "--loglevel=INFO",
-            "--concurrency=1",
+            f"--concurrency={concurrency}",
             "--without-gossip",
             "--without-mingle",
             f"--hostname=test-{os.getpid()}@%h",
@@ -89,6 +92,15 @@ def real_worker(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
+
+
+@pytest.fixture
+def real_worker(
+    transactional_db: None, django_db_serialized_rollback: None, tmp_path: Path
+) -> Iterator[subprocess.Popen[str]]:
+    """A `celery worker` process (one pool process) on the configured broker, using the test database."""
+    with celery_worker(tmp_path) as process:
+        yield process
 
 
 @pytest.fixture

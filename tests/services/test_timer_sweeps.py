@@ -5,6 +5,7 @@ loses nothing, because every due moment lives in the database."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,10 +24,11 @@ from notifications.models import Notification
 from repair.flows import RepairFlow
 from repair.services import file_repair, start_work
 from tests.factories import DepartmentFactory, PersonFactory, UserFactory, make_record
-from tests.services.conftest import ROOT, _database_url
+from tests.services.conftest import ROOT, _database_url, celery_worker
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
+SWEEP_DONE = re.compile(r"fire_due_workflow_timers\[[^]]+\] succeeded in [\d.]+s: (\d+)")
 SWEEP = (
     "import django; django.setup(); from credit.timers import dispatch_due_timers; "
     "r = dispatch_due_timers(batch_size={batch}); print(r.fired, r.skipped, len(r.failed))"
@@ -145,3 +147,24 @@ def test_a_flushed_broker_loses_no_timer(real_worker: Any, wait_for: Any) -> Non
     celery_app.control.purge()  # whatever was queued is gone
     celery_app.send_task("credit.tasks.fire_due_workflow_timers")
     wait_for(lambda: effects(ids, head) == (10, 10, 10, 10), timeout=60)
+
+
+def test_one_worker_sweeps_a_backlog_with_its_pool_processes(tmp_path: Path, wait_for: Any) -> None:
+    """More than a batch due: beat's sweep queues a helper sweep, which the worker's second pool process runs
+    beside it. Between them every timer fires exactly once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("parallel sweeps are a PostgreSQL matter (SQLite sweeps take turns)")
+    ids, head = due_cases(60)
+    with celery_worker(tmp_path, concurrency=2, TIMER_SWEEP_BATCH="5", TIMER_SWEEP_HELPERS="1"):
+        celery_app.send_task("credit.tasks.fire_due_workflow_timers")
+        wait_for(lambda: effects(ids, head) == (60, 60, 60, 60), timeout=90)
+        log = tmp_path / "worker.log"
+
+        def sweeps() -> list[int]:
+            return [int(n) for n in SWEEP_DONE.findall(log.read_text())]
+
+        wait_for(lambda: len(sweeps()) == 2)
+        time.sleep(1)  # no third sweep follows: a helper calls for no more help
+        fired = sweeps()
+    assert len(fired) == 2 and sum(fired) == 60  # the sweep and its helper
+    assert effects(ids, head) == (60, 60, 60, 60)
