@@ -2,10 +2,12 @@
 the dashboard and the audit views (report_urls)."""
 
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 app_name = "workspace"
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="workspace:queue"), name="home"),
     path("", include("workspace.queue_urls")),
     path("", include("workspace.case_urls")),
     path("", include("workspace.report_urls")),

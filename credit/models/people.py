@@ -44,6 +44,15 @@ class User(AbstractUser):
         return bool(self.roles() & set(roles))
 
     @property
+    def is_staff_member(self) -> bool:
+        """Holds a staff role (not Django's is_staff, which marks the system's administrators)."""
+        return self.has_role(*STAFF_ROLES)
+
+    @property
+    def is_applicant(self) -> bool:
+        return self.has_role(Role.APPLICANT)
+
+    @property
     def is_city_wide_staff(self) -> bool:
         return self.has_role(*CITY_WIDE_ROLES)
 

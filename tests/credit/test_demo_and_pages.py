@@ -11,6 +11,7 @@ from django.test import Client
 
 from credit.models import CreditRecord, User
 from credit.services.demo import DEMO_PASSWORD, USERS
+from tests.conftest import Personas
 
 pytestmark = pytest.mark.django_db
 DEMO_USERS = [u[0] for u in USERS] + ["admin"]
@@ -82,11 +83,31 @@ def test_every_demo_user_logs_in_on_the_login_page(demo: None, username: str) ->
 def test_an_applicant_sees_their_records_on_the_home_page(demo: None) -> None:
     client = Client()
     client.force_login(User.objects.get(username="applicant1"))
-    content = client.get("/").content.decode()
+    response = client.get("/", follow=True)
+    assert response.redirect_chain == [("/my/", 302)]  # the applicant's portal
+    content = response.content.decode()
     mine = CreditRecord.objects.filter(person__user__username="applicant1").first()
     theirs = CreditRecord.objects.filter(person__user__username="applicant2").first()
     assert mine is not None and theirs is not None
     assert mine.number in content and theirs.number not in content
+
+
+@pytest.mark.parametrize(
+    ("username", "landing"),
+    [("officer1", "/staff/queue/"), ("auditor1", "/staff/queue/"), ("intake1", "/staff/queue/")],
+)
+def test_staff_start_in_the_workspace(demo: None, username: str, landing: str) -> None:
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    response = client.get("/", follow=True)
+    assert response.status_code == 200 and response.redirect_chain[-1][0] == landing
+
+
+def test_someone_without_a_role_gets_the_plain_home_page(personas: Personas) -> None:
+    client = Client(headers={"accept-language": "en"})
+    client.force_login(personas.admin)
+    page = client.get("/")
+    assert page.status_code == 200 and "Your roles:" in page.content.decode()
 
 
 def test_english_is_available(demo: None) -> None:

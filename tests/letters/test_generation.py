@@ -245,10 +245,10 @@ class TestDownloads:
 
 def test_the_applicants_home_page_lists_their_letters(personas: Personas, letter: Letter, client) -> None:  # type: ignore[no-untyped-def]
     client.force_login(personas.applicant)
-    page = client.get("/").content.decode()
+    page = client.get("/", follow=True).content.decode()
     assert letter.reference_number in page and f"/api/v1/letters/{letter.pk}/pdf/" in page
     client.force_login(personas.other_applicant)
-    assert letter.reference_number not in client.get("/").content.decode()
+    assert letter.reference_number not in client.get("/", follow=True).content.decode()
 
 
 def test_the_courtesy_translation_is_rate_limited(personas: Personas, letter: Letter, monkeypatch) -> None:  # type: ignore[no-untyped-def]
