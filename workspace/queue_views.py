@@ -1,0 +1,240 @@
+"""The staff queues' pages: queue, inbox, team (heads) and archive, with filters, a search by case number
+or by an exact ID number, and the actions claim, give (assign, reassign, in bulk) and release.
+
+Reads go through workspace.queues (a few bounded index-ordered reads per page, whatever the queue's size);
+writes through workspace.queue_services (viewflow's activation under the flow's lock). Actions are POST
+only, CSRF-protected, and answer with a message and a redirect back to the list.
+
+An ID number is posted, never put in a URL (URLs end up in logs and browser history): the search is logged
+in the data-access log with its purpose, then the list is shown for a signed token naming the person, bound
+to the user and valid for a limited time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
+from django.views import View
+
+from credit.models import AccessLog, Person, User
+from credit.selectors import is_staff_member
+from credit.services.access import Purpose, log_access
+
+from . import queue_services, queues
+from .forms import AssignForm, PersonSearchForm, QueueFilterForm
+
+PERSON_SALT = "workspace.queues.person"
+PERSON_SEARCH_MAX_AGE = 30 * 60  # seconds a search by ID number stays open without being logged again
+
+
+class StaffOnly(LoginRequiredMixin):
+    """Signed out: the login page. Signed in without a staff role (applicants, administrators): 403."""
+
+    request: HttpRequest
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if not is_staff_member(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc, no-any-return, return-value]
+
+    @property
+    def user(self) -> User:
+        return cast(User, self.request.user)
+
+
+def _list_or_404(user: Any, list_name: str) -> str:
+    if list_name not in queues.lists_for(user):
+        raise PermissionDenied
+    return list_name
+
+
+def person_token(user: Any, person: Person) -> str:
+    return signing.dumps({"u": user.pk, "p": person.pk}, salt=PERSON_SALT, compress=True)
+
+
+def person_from_token(user: Any, token: str) -> int | None:
+    """The person a recent, logged search of this user found; None for a token that is not one."""
+    try:
+        data = signing.loads(token, salt=PERSON_SALT, max_age=PERSON_SEARCH_MAX_AGE)
+    except signing.BadSignature:  # includes SignatureExpired
+        return None
+    if not isinstance(data, dict) or data.get("u") != user.pk or not isinstance(data.get("p"), int):
+        return None
+    return cast(int, data["p"])
+
+
+class QueueListView(StaffOnly, View):
+    list_name = queues.QUEUE
+    template_name = "workspace/queue/list.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        list_name = _list_or_404(self.user, self.list_name)
+        departments = queues.department_choices(self.user)
+        form = QueueFilterForm(
+            request.GET or None, user=self.user, list_name=list_name, departments=departments
+        )
+        person = None
+        token = request.GET.get("person", "")
+        if token:
+            person_id = person_from_token(self.user, token)
+            if person_id is None:
+                messages.warning(request, _("The search by ID number has expired; search again."))
+            else:
+                person = Person.objects.filter(pk=person_id).first()
+        filters = form.filters(person=person.pk if person is not None else None)
+        if token and person is None:
+            filters = queues.Filters(person=0)  # an expired search shows nobody's tasks, not everyone's
+        result = queues.page(
+            self.user,
+            list_name,
+            filters=filters,
+            sort=form.sort_order,
+            cursor=request.GET.get("after"),
+        )
+        chosen = queues.steps_for(self.user, list_name)
+        may_give = list_name in (queues.QUEUE, queues.TEAM, queues.INBOX)
+        context = {
+            "list_name": list_name,
+            "list_title": queues.LIST_TITLES[list_name],
+            "lists": [(name, queues.LIST_TITLES[name]) for name in queues.lists_for(self.user)],
+            "form": form,
+            "show_department": len(departments) > 1,
+            "page": result,
+            "rows": result.rows,
+            "next_url": self._page_url(request, result.next_cursor) if result.next_cursor else "",
+            "first_url": self._page_url(request, None) if request.GET.get("after") else "",
+            "person": person,
+            "person_token": token if person is not None else "",
+            "search_form": PersonSearchForm(),
+            "colleagues": queues.colleagues(self.user, chosen) if may_give else [],
+            "may_give": may_give,
+            "here": request.get_full_path(),
+        }
+        return render(request, self.template_name, context)
+
+    @staticmethod
+    def _page_url(request: HttpRequest, cursor: str | None) -> str:
+        params = request.GET.copy()
+        params.pop("after", None)
+        if cursor:
+            params["after"] = cursor
+        query = params.urlencode()
+        return f"{request.path}?{query}" if query else request.path
+
+
+class InboxView(QueueListView):
+    list_name = queues.INBOX
+
+
+class TeamView(QueueListView):
+    list_name = queues.TEAM
+
+
+class ArchiveView(QueueListView):
+    list_name = queues.ARCHIVE
+
+
+def _back(request: HttpRequest, default: str = "workspace:queue") -> HttpResponseRedirect:
+    target = request.POST.get("next", "")
+    if not target or not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse(default)
+    return HttpResponseRedirect(target)
+
+
+class ActionView(StaffOnly, View):
+    http_method_names = ["post"]
+
+
+class ClaimView(ActionView):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        try:
+            task = queue_services.claim(task_id=pk, actor=self.user)
+        except queue_services.Refused as exc:
+            messages.error(request, exc.message)
+            return _back(request)
+        case = task.process.artifact
+        messages.success(request, _("You took the task of %(case)s.") % {"case": case.number or case})
+        return _back(request)
+
+
+class ReleaseView(ActionView):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        try:
+            task = queue_services.release(task_id=pk, actor=self.user)
+        except queue_services.Refused as exc:
+            messages.error(request, exc.message)
+            return _back(request, "workspace:inbox")
+        case = task.process.artifact
+        message = _("The task of %(case)s is back in the queue.") % {"case": case.number or case}
+        messages.success(request, message)
+        return _back(request, "workspace:inbox")
+
+
+class AssignView(ActionView):
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = AssignForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, str(error))
+            return _back(request)
+        to = User.objects.filter(pk=form.cleaned_data["to"]).first()
+        try:
+            given = queue_services.give(
+                task_ids=form.cleaned_data["tasks"],
+                to=to,
+                actor=self.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except queue_services.Refused as exc:
+            messages.error(request, _("Nothing was assigned. %(reason)s") % {"reason": exc.message})
+            return _back(request)
+        assert to is not None
+        messages.success(
+            request,
+            _("%(n)d task(s) given to %(user)s.") % {"n": len(given), "user": to.get_username()},
+        )
+        return _back(request)
+
+
+class FindPersonView(ActionView):
+    """POST an exact ID number and a purpose: log the access, then show the list for that person."""
+
+    template_name = "workspace/queue/find_person.html"
+
+    def post(self, request: HttpRequest, list_name: str) -> HttpResponse:
+        list_name = _list_or_404(self.user, list_name)
+        form = PersonSearchForm(request.POST)
+        if not form.is_valid():
+            return render(
+                request,
+                self.template_name,
+                {"form": form, "list_name": list_name, "list_title": queues.LIST_TITLES[list_name]},
+                status=400,
+            )
+        person = Person.objects.by_id_number(form.cleaned_data["id_number"]).first()
+        if person is None:
+            messages.info(request, _("Nobody with this ID number is known."))
+            return HttpResponseRedirect(reverse(f"workspace:{list_name}"))
+        log_access(
+            user=self.user,
+            person_ids=[person.pk],
+            action=AccessLog.Action.LIST,
+            purpose=Purpose(form.cleaned_data["purpose"], form.cleaned_data["note"].strip()),
+            path=reverse(f"workspace:{list_name}"),
+        )
+        query = urlencode({"person": person_token(self.user, person)})
+        return HttpResponseRedirect(f"{reverse(f'workspace:{list_name}')}?{query}")
