@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -154,14 +155,14 @@ def start_work(complaint_id: int) -> bool:
             "complaint.filed",
             key=f"{key}:filed",
             case_number=complaint.number or "",
-            link="/",
+            link=reverse("portal:case", kwargs={"kind": "complaint", "pk": complaint.pk}),
             context=_context(complaint),
         )
         notify(
             "complaint.new",
             key=f"{key}:new",
             case_number=complaint.number or "",
-            link="/workflow/",
+            link=reverse("workspace:case", kwargs={"kind": "complaint", "pk": complaint.pk}),
             context=_context(complaint),
         )
     return not started
@@ -180,7 +181,7 @@ def on_step(complaint: Complaint, transition: str, actor: Any, source: str, targ
             "complaint.replied",
             key=f"complaint:{complaint.pk}:replied",
             case_number=complaint.number or "",
-            link="/",
+            link=reverse("portal:case", kwargs={"kind": "complaint", "pk": complaint.pk}),
             context=_context(complaint),
         )
     elif transition == "withdraw":

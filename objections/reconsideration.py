@@ -310,3 +310,29 @@ class Reconsideration(ConcurrentTransitionMixin, models.Model):
     )
     def withdraw(self, **ctx: Any) -> None:
         self.closed_at = timezone.now()
+
+
+class ReconsiderationEvidence(models.Model):
+    """A file the applicant (or intake, for a walk-in applicant) gives with the application, or in answer to
+    the office's notice to supplement: checked from its content, as repair's and objections' evidence
+    (repair.uploads), and served only through permission-checked views."""
+
+    reconsideration = models.ForeignKey(Reconsideration, on_delete=models.PROTECT, related_name="evidence")
+    file = models.FileField(upload_to="reconsiderations/evidence/%Y/")
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(max_length=60)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    # Given in answer to the notice to supplement (the office checks these against the materials it listed).
+    supplement = models.BooleanField(_("answers the notice to supplement"), default=False)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("reconsideration evidence")
+        verbose_name_plural = _("reconsideration evidence")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, models, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,7 +36,14 @@ from repair.models import RepairCase, RepairState
 from repair.uploads import clean_upload
 
 from .models import Objection, ObjectionState
-from .reconsideration import OPEN_RECONSIDERATION, REOPENING, Decision, Reconsideration, ReconsiderationState
+from .reconsideration import (
+    OPEN_RECONSIDERATION,
+    REOPENING,
+    Decision,
+    Reconsideration,
+    ReconsiderationEvidence,
+    ReconsiderationState,
+)
 
 R = ReconsiderationState
 SYSTEM = System("system:reconsideration")
@@ -213,6 +221,64 @@ def reconsiderations_without_work() -> Any:
     return without_work(Reconsideration.objects.filter(state__in=OPEN_RECONSIDERATION))
 
 
+# Evidence is given while the application is examined, and with the answer to the notice to supplement; once
+# the decision is drafted the office decides on what it has.
+EVIDENCE_STATES = (R.SUBMITTED, R.AWAITING_SUPPLEMENT, R.ACCEPTED)
+
+
+@transaction.atomic
+def add_evidence(
+    *, reconsideration: Reconsideration, upload: UploadedFile, actor: Any, description: str = ""
+) -> ReconsiderationEvidence:
+    """One checked file added to the reconsideration. A refused file writes nothing: it is checked before
+    anything is stored, and a failure after the file was stored removes it again (the row rolls back)."""
+    if not (acts_for(actor, reconsideration.person_id) or may(actor, "objections.forward_objection")):
+        raise Forbidden(_("Only the applicant, their agent or intake add evidence."))
+    # The state is read from the locked row: a sweep deeming the application withdrawn, or the office
+    # drafting its decision, may have moved it since the caller loaded it.
+    state = (
+        Reconsideration.objects.select_for_update(of=("self",))
+        .filter(pk=reconsideration.pk)
+        .values_list("state", flat=True)
+        .first()
+    )
+    if state not in EVIDENCE_STATES:
+        raise WrongState(
+            _("Evidence can no longer be added to this application for reconsideration."), state=str(state)
+        )
+    clean = clean_upload(upload)
+    evidence = ReconsiderationEvidence(
+        reconsideration=reconsideration,
+        original_name=clean.original_name,
+        content_type=clean.content_type,
+        size=len(clean.content),
+        sha256=clean.sha256,
+        description=description[:300],
+        supplement=state == R.AWAITING_SUPPLEMENT,
+        uploaded_by=actor,
+    )
+    evidence.file.save(
+        f"{reconsideration.number}-{clean.sha256[:12]}{clean.extension}",
+        ContentFile(clean.content),
+        save=False,
+    )
+    try:
+        evidence.save()
+        write_log(
+            reconsideration,
+            "add_evidence",
+            source=state,
+            target=state,
+            actor=actor,
+            reason=clean.original_name,
+        )
+    except BaseException:
+        # The storage is outside the transaction: the file would outlive its rolled-back row.
+        evidence.file.delete(save=False)
+        raise
+    return evidence
+
+
 def check_reconsideration_draft(case: Reconsideration, payload: dict[str, Any]) -> None:
     decision = payload["decision"]
     corrections = payload.get("corrections") or {}
@@ -244,7 +310,7 @@ def _tell(case: Reconsideration, event: str) -> None:
         event,
         key=f"reconsideration:{case.pk}:{event}:{case.state}",
         case_number=case.number or "",
-        link="/",
+        link=reverse("portal:case", kwargs={"kind": "reconsideration", "pk": case.pk}),
         context=_context(case),
     )
 
@@ -404,7 +470,7 @@ def _apply_decision(case: Reconsideration, act: Any, actor: Any) -> dict[str, An
             "reconsideration.ordered",
             key=f"reconsideration:{case.pk}:ordered",
             case_number=case.number or "",
-            link="/workflow/",
+            link=reverse("workspace:case", kwargs={"kind": "reconsideration", "pk": case.pk}),
             context=_context(case),
         )
     return {}

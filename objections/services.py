@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -166,7 +167,7 @@ def start_work(objection_id: int) -> bool:
             "objection.new",
             key=f"objection:{objection.pk}:new",
             case_number=objection.number or "",
-            link="/workflow/",
+            link=reverse("workspace:case", kwargs={"kind": "objection", "pk": objection.pk}),
             context=_context(objection),
         )
     return not started and objection.state in OPEN_STATES
@@ -258,7 +259,7 @@ def _tell(objection: Objection, event: str) -> None:
         event,
         key=f"objection:{objection.pk}:{event}:{objection.state}",
         case_number=objection.number or "",
-        link="/",
+        link=reverse("portal:case", kwargs={"kind": "objection", "pk": objection.pk}),
         context=_context(objection),
     )
 

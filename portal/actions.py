@@ -17,9 +17,9 @@ from django.views.decorators.http import require_http_methods
 from credit.services.transitions import NotFound, TransitionError, allowed_transitions, perform_transition
 from objections import complaint_services, reconsideration_services
 from objections import services as objection_services
-from objections.models import Objection
+from objections.models import Objection, Reconsideration
 from repair import services as repair_services
-from repair.models import RepairCase, RepairState
+from repair.models import RepairCase
 
 from . import forms
 from .access import applicant_view, current_user
@@ -35,7 +35,7 @@ from .responses import (
     uploaded,
 )
 from .selectors import case_for, persons_of
-from .views import EVIDENCE_STATES
+from .views import EVIDENCE_STATES, SUPPLEMENT_STATES
 
 
 def _page(
@@ -47,13 +47,31 @@ def _page(
 @applicant_view
 @require_http_methods(["GET", "POST"])
 def case_evidence(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
-    """Add evidence to a repair or an objection, or answer a repair's notice to supplement: the files and
-    the `supply` step together, so the department receives the answer whole or not at all."""
+    """Add evidence to a repair, an objection or a reconsideration, or answer a repair's or a
+    reconsideration's notice to supplement: the files and the `supply` step together, so the department
+    (or the reconsideration office) receives the answer whole or not at all."""
+    return _evidence_page(request, kind, pk, supply_only=False)
+
+
+@applicant_view
+@require_http_methods(["GET", "POST"])
+def case_supply(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """A reconsideration's answer to the notice to supplement: the files (or a note saying what was handed
+    in or posted) with the `supply` step, as a repair's answer on its evidence page."""
+    if kind != "reconsideration":
+        raise Http404
+    return _evidence_page(request, kind, pk, supply_only=True)
+
+
+def _evidence_page(request: HttpRequest, kind: str, pk: int, *, supply_only: bool) -> HttpResponse:
     user = current_user(request)
     case_kind, case = case_for(user, kind, pk)
     if kind not in EVIDENCE_STATES:
         raise Http404
-    supplement = isinstance(case, RepairCase) and case.state == RepairState.AWAITING_SUPPLEMENT
+    supplement = case.state == SUPPLEMENT_STATES.get(kind)
+    if supply_only and not supplement:
+        messages.error(request, _("This is not possible while the case is in this state."))
+        return HttpResponseRedirect(case_url(kind, case.pk))
     if not supplement and case.state not in EVIDENCE_STATES[kind]:
         messages.error(request, _("Evidence can no longer be added to this case."))
         return HttpResponseRedirect(case_url(kind, case.pk))
@@ -67,6 +85,8 @@ def case_evidence(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     else:
         formset = forms.ObjectionEvidenceFormSet(posted(request), uploaded(request), prefix="evidence")
     note = forms.SupplementNoteForm(posted(request)) if supplement else None
+    if note is not None and isinstance(case, Reconsideration):
+        note.fields["note"].label = _("Note to the reconsideration office (optional)")
     context: dict[str, Any] = {
         "kind": case_kind,
         "case": case,
@@ -103,7 +123,12 @@ def case_evidence(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
             context["errors"] = [storage_failed()]
             return _page(request, "portal/case_evidence.html", context, True, STORAGE_FAILED_STATUS)
         else:
-            if supplement:
+            if supplement and isinstance(case, Reconsideration):
+                messages.success(
+                    request,
+                    _("Your supplement was sent; the reconsideration office examines the application again."),
+                )
+            elif supplement:
                 messages.success(
                     request, _("Your supplement was sent; the department examines the application again.")
                 )
@@ -114,6 +139,10 @@ def case_evidence(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 
 
 def _add(case: Any, row: dict[str, Any], user: Any) -> Any:
+    if isinstance(case, Reconsideration):
+        return reconsideration_services.add_evidence(
+            reconsideration=case, upload=row["file"], actor=user, description=row.get("description", "")
+        )
     if isinstance(case, RepairCase):
         return repair_services.add_evidence(
             case=case,
@@ -132,7 +161,7 @@ def _add(case: Any, row: dict[str, Any], user: Any) -> Any:
 def _step_page(
     request: HttpRequest, kind: str, pk: int, name: str, template: str, form_class: type[Any]
 ) -> HttpResponse:
-    """A legal step the applicant takes on a case (withdraw, supply), with its confirmation form."""
+    """A legal step the applicant takes on a case (a withdrawal), with its confirmation form."""
     user = current_user(request)
     case_kind, case = case_for(user, kind, pk)
     if name not in allowed_transitions(case, user):
@@ -158,16 +187,6 @@ def _step_page(
 @require_http_methods(["GET", "POST"])
 def case_withdraw(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     return _step_page(request, kind, pk, "withdraw", "portal/case_withdraw.html", forms.WithdrawForm)
-
-
-@applicant_view
-@require_http_methods(["GET", "POST"])
-def case_supply(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
-    """A reconsideration's supplement: it has no file store of its own, so the applicant says what was
-    supplied and hands the papers to the office (see the report on issue #8)."""
-    if kind != "reconsideration":
-        raise Http404
-    return _step_page(request, kind, pk, "supply", "portal/case_supply.html", forms.SupplementNoteForm)
 
 
 @applicant_view

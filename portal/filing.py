@@ -176,12 +176,11 @@ def repair_wizard(request: HttpRequest, step: str = "record") -> HttpResponse:
 def _repair_record(request: HttpRequest, wizard: Wizard, draft: RepairDraft) -> HttpResponse:
     user = current_user(request)
     today = timezone.localdate()
-    candidates = [
-        (record, eligibility.check(record, today=today))
-        for record in records_for(user)
-        .filter(state__in=IN_FORCE)
-        .order_by("-decision_date", "-id")[:MAX_CHOICES]
-    ]
+    records = list(
+        records_for(user).filter(state__in=IN_FORCE).order_by("-decision_date", "-id")[:MAX_CHOICES]
+    )
+    answers = eligibility.check_many(records, today=today)
+    candidates = [(record, answers[record.pk]) for record in records]
     choices = [
         (str(record.pk), record.number or "") for record, answer in candidates if repairable_by_filing(answer)
     ]

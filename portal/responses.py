@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils.translation import gettext
 
 from credit.services.transitions import TransitionError
@@ -44,6 +44,24 @@ def done(request: HttpRequest, location: str) -> HttpResponse:
     if wants_json(request):
         return JsonResponse({"location": location})
     return HttpResponseRedirect(location)
+
+
+# Shown in the browser; anything else (a PDF) is downloaded, as the sandbox below keeps a PDF viewer out.
+INLINE_TYPES = ("image/jpeg", "image/png")
+
+
+def private_file(handle: Any, *, content_type: str, name: str) -> FileResponse:
+    """A stored file of the person's case, served to them alone: never cached on the way, never sniffed
+    into another type, and never run as a page of this site (the staff case file serves its files alike)."""
+    response = FileResponse(
+        handle, as_attachment=content_type not in INLINE_TYPES, filename=name, content_type=content_type
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def reasons(exc: ValidationError | TransitionError) -> list[str]:

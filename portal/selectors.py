@@ -168,8 +168,8 @@ def record_page(
     user: Any, page: Any, *, today: date | None = None
 ) -> tuple[Page[CreditRecord], list[RecordRow]]:
     """A page of the user's records, each with its repair eligibility (first possible date) and the open
-    cases on it. Eligibility asks the database once per record (another open repair), so a page is bounded
-    by PAGE_SIZE, not by how many records the person has."""
+    cases on it, in a fixed number of statements: the open repairs read here are what eligibility would
+    otherwise ask once per record ("another repair is open")."""
     today = today or timezone.localdate()
     paginator = Paginator(records_for(user).order_by("-decision_date", "-id"), PAGE_SIZE)
     records = paginator.get_page(_page_number(page))
@@ -189,7 +189,7 @@ def record_page(
     rows = [
         RecordRow(
             record=record,
-            answer=eligibility.check(record, today=today),
+            answer=eligibility.check(record, today=today, open_repair=record.pk in repairs),
             open_repair=repairs.get(record.pk),
             open_objection=objections.get(record.pk),
         )

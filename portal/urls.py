@@ -16,6 +16,7 @@ urlpatterns = [
     path("complaints/new/", actions.complaint, name="complaint"),
     path(CASE, views.case_detail, name="case"),
     path(f"{CASE}evidence/", actions.case_evidence, name="case-evidence"),
+    path(f"{CASE}files/<int:evidence_pk>/", views.case_file, name="case-file"),
     path(f"{CASE}supply/", actions.case_supply, name="case-supply"),
     path(f"{CASE}withdraw/", actions.case_withdraw, name="case-withdraw"),
     path(f"{CASE}reconsideration/", actions.case_reconsideration, name="case-reconsideration"),

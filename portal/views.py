@@ -5,22 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from credit.services.transitions import TransitionError, allowed_transitions
 from letters import services as letter_services
 from objections.models import Ground, Objection, ObjectionState
-from objections.reconsideration import ReconsiderationState
+from objections.reconsideration import Reconsideration, ReconsiderationState
 from objections.services import OBJECTIONABLE_DECISIONS, open_objection_on
 from repair.models import RepairCase, RepairState
 
 from . import selectors
 from .access import applicant_view, current_user
+from .responses import private_file
 
 
 @applicant_view
@@ -44,10 +45,16 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 # -- the case page -----------------------------------------------------------------------------------------
-# Evidence may be added while the case is examined (repair.services, objections.services).
+# Evidence may be added while the case is examined (repair.services, objections.services,
+# objections.reconsideration_services), and with the answer to a notice to supplement.
 EVIDENCE_STATES: dict[str, set[str]] = {
     "repair": {RepairState.SUBMITTED, RepairState.ACCEPTED},
     "objection": {ObjectionState.SUBMITTED, ObjectionState.FORWARDED, ObjectionState.ACCEPTED},
+    "reconsideration": {ReconsiderationState.SUBMITTED, ReconsiderationState.ACCEPTED},
+}
+SUPPLEMENT_STATES: dict[str, str] = {
+    "repair": RepairState.AWAITING_SUPPLEMENT,
+    "reconsideration": ReconsiderationState.AWAITING_SUPPLEMENT,
 }
 
 
@@ -125,9 +132,28 @@ def case_detail(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
             interviews=list(case.interviews.all()),
             notes=list(case.notes.filter(for_applicant=True)),
         )
-    elif isinstance(case, Objection):
+    elif isinstance(case, (Objection, Reconsideration)):
         context.update(evidence=list(case.evidence.all()))
     return render(request, "portal/case.html", context)
+
+
+# -- the person's own evidence files -----------------------------------------------------------------------
+@applicant_view
+@require_safe
+def case_file(request: HttpRequest, kind: str, pk: int, evidence_pk: int) -> FileResponse:
+    """A file the person (or their agent, or intake) gave with the case, from private storage: only for the
+    persons the user acts for (`case_for` is scoped), a 404 for anyone else's, as if it did not exist."""
+    _kind, case = selectors.case_for(current_user(request), kind, pk)
+    if kind not in EVIDENCE_STATES:  # the kinds that have evidence
+        raise Http404
+    piece = case.evidence.filter(pk=evidence_pk).first()
+    if piece is None or not piece.file:
+        raise Http404
+    try:
+        handle = piece.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    return private_file(handle, content_type=piece.content_type, name=piece.original_name)
 
 
 # -- consent to electronic service -------------------------------------------------------------------------

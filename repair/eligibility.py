@@ -9,6 +9,7 @@ commitment signed is verified in the case, not here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -114,13 +115,41 @@ def _has_other_open_repair(record: CreditRecord, exclude_case: RepairCase | None
     return others.exists()
 
 
+def records_with_open_repair(records: Iterable[CreditRecord]) -> set[int]:
+    """The ids of those records on which a repair application is open: one statement for any number."""
+    ids = [record.pk for record in records]
+    if not ids:
+        return set()
+    return set(
+        RepairCase.objects.filter(record__in=ids, state__in=OPEN_STATES).values_list("record_id", flat=True)
+    )
+
+
+def check_many(records: Iterable[CreditRecord], *, today: date | None = None) -> dict[int, Answer]:
+    """`check` for each record, by record id, asking the database once for all of them (a page of records
+    costs what one record does). The records' rule sets should be loaded with them (select_related), as the
+    reason for a tier that may never be repaired names its rule set."""
+    records = list(records)
+    today = today or timezone.localdate()
+    open_ids = records_with_open_repair(records)
+    return {record.pk: check(record, today=today, open_repair=record.pk in open_ids) for record in records}
+
+
 def check(
-    record: CreditRecord, *, today: date | None = None, exclude_case: RepairCase | None = None
+    record: CreditRecord,
+    *,
+    today: date | None = None,
+    exclude_case: RepairCase | None = None,
+    open_repair: bool | None = None,
 ) -> Answer:
     """Every reason why `record` may not be repaired on `today` (default: today in Shanghai).
 
     `exclude_case` is the case asking (at the moment of deciding): it is not "another open repair", and the
-    fulfilment of a 轻微 duty recorded in it counts."""
+    fulfilment of a 轻微 duty recorded in it counts. `open_repair`, when the caller already knows it (a page
+    of records read together: `check_many`), says whether another repair application is open on the record,
+    so the check asks the database nothing; None asks it."""
+    if open_repair is not None and exclude_case is not None:
+        raise ValueError("open_repair is known for a list of records, exclude_case when deciding one case")
     today = today or timezone.localdate()
     reasons: list[Reason] = []
 
@@ -206,7 +235,9 @@ def check(
             )
         )
 
-    if _has_other_open_repair(record, exclude_case):
+    if open_repair is None:
+        open_repair = _has_other_open_repair(record, exclude_case)
+    if open_repair:
         reasons.append(
             Reason(
                 code=Code.OPEN_REPAIR,

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -183,14 +184,14 @@ def start_work(case_id: int) -> bool:
             "repair.filed",
             key=f"repair:{case.pk}:filed",
             case_number=case.number or "",
-            link="/",
+            link=reverse("portal:case", kwargs={"kind": "repair", "pk": case.pk}),
             context=context,
         )
         notify(
             "repair.new_application",
             key=f"repair:{case.pk}:new",
             case_number=case.number or "",
-            link="/",
+            link=reverse("workspace:case", kwargs={"kind": "repair", "pk": case.pk}),
             context=context,
         )
     return not started and case.state in OPEN_STATES
@@ -403,7 +404,7 @@ def _tell(case: RepairCase, event: str) -> None:
         event,
         key=f"repair:{case.pk}:{event}:{timezone.now().timestamp()}",
         case_number=case.number or "",
-        link="/",
+        link=reverse("portal:case", kwargs={"kind": "repair", "pk": case.pk}),
         context={"case": case, "person": case.person, "department": case.department},
     )
 

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client, TestCase
 
 from credit.models import CreditRecord, Deadline, Department
+from credit.services.transitions import System, TransitionError
 from letters.models import Letter, LetterKind, ServiceConsent
 from letters.services import give_consent
 from objections.models import Complaint, Reconsideration
@@ -365,7 +366,7 @@ def test_an_open_repair_decision_is_not_offered_for_objection(
     assert RepairCase.objects.count() == 1
 
 
-def test_a_reconsiderations_supplement_is_confirmed(
+def test_a_reconsiderations_supplement_is_answered_with_files_in_one_step(
     personas: Personas, record: CreditRecord, office: Department
 ) -> None:
     recon = reconsideration_filed(personas, repair_refused(personas, record))
@@ -375,9 +376,116 @@ def test_a_reconsiderations_supplement_is_confirmed(
     html = client.get(page("reconsideration", recon)).content.decode()
     assert page("reconsideration", recon, "supply") in html and "原决定书复印件" in html
     form = client.get(page("reconsideration", recon, "supply"))
-    assert form.status_code == 200 and "原决定书复印件" in form.content.decode()
-    response = client.post(page("reconsideration", recon, "supply"), {"note": "已邮寄复印件"})
+    assert form.status_code == 200 and form.context["supplement"]
+    html = form.content.decode()
+    assert "原决定书复印件" in html and 'enctype="multipart/form-data"' in html
+    assert "deemed withdrawn" in html and "Note to the reconsideration office" in html
+    response = client.post(
+        page("reconsideration", recon, "supply"),
+        {**rows({"file": png("决定书.png"), "description": "原决定书复印件"}), "note": "另已邮寄原件"},
+    )
     assert response["Location"] == page("reconsideration", recon)
     recon.refresh_from_db()
     assert recon.state == "submitted"
     assert Deadline.objects.for_object(recon).get(kind="reconsideration.supplement_reply").status == "met"
+    (evidence,) = recon.evidence.all()
+    assert evidence.supplement and evidence.description == "原决定书复印件"
+    assert "reconsideration office examines" in client.get(response["Location"]).content.decode()
+    timeline = [
+        (row.label, row.reason) for row in client.get(page("reconsideration", recon)).context["timeline"]
+    ]
+    assert ("Evidence added", "决定书.png") in timeline
+    assert ("Supply the missing materials", "另已邮寄原件") in timeline
+
+
+def test_papers_handed_in_are_confirmed_by_a_note(
+    personas: Personas, record: CreditRecord, office: Department
+) -> None:
+    recon = reconsideration_filed(personas, repair_refused(personas, record))
+    act(recon, "request_supplement", personas.recon, payload={"missing": ["原决定书复印件"]})
+    client = english(personas.applicant)
+    empty = client.post(page("reconsideration", recon, "supply"), rows())
+    assert empty.status_code == 422 and "Choose the files of the missing materials" in empty.content.decode()
+    response = client.post(page("reconsideration", recon, "supply"), {**rows(), "note": "已邮寄复印件"})
+    assert response["Location"] == page("reconsideration", recon)
+    recon.refresh_from_db()
+    assert recon.state == "submitted" and not recon.evidence.exists()
+
+
+def test_a_bad_file_in_a_reconsiderations_supplement_changes_nothing(
+    personas: Personas, record: CreditRecord, office: Department, media: Path
+) -> None:
+    recon = reconsideration_filed(personas, repair_refused(personas, record))
+    act(recon, "request_supplement", personas.recon, payload={"missing": ["原决定书复印件"]})
+    response = english(personas.applicant).post(
+        page("reconsideration", recon, "supply"),
+        {**rows({"file": png()}, {"file": not_a_document()}), "note": "说明"},
+    )
+    assert response.status_code == 422 and "This type of file is not accepted." in response.content.decode()
+    recon.refresh_from_db()
+    assert recon.state == "awaiting_supplement" and not recon.evidence.exists()
+    assert stored_files(media) == []
+    assert Deadline.objects.for_object(recon).get(kind="reconsideration.supplement_reply").status == "pending"
+
+
+def test_a_supplement_after_the_application_was_deemed_withdrawn_stores_nothing(
+    personas: Personas, record: CreditRecord, office: Department, media: Path
+) -> None:
+    # The page was loaded in time, sent after the clock ran out and the timer deemed it withdrawn.
+    recon = reconsideration_filed(personas, repair_refused(personas, record))
+    act(recon, "request_supplement", personas.recon, payload={"missing": ["原决定书复印件"]})
+    client = english(personas.applicant)
+    assert client.get(page("reconsideration", recon, "supply")).status_code == 200
+    act(recon, "deem_withdrawn", System("system:test"))
+    response = client.post(page("reconsideration", recon, "supply"), rows({"file": png()}))
+    assert response["Location"] == page("reconsideration", recon)
+    assert not recon.evidence.exists() and stored_files(media) == []
+
+
+def test_a_refused_supply_step_takes_the_stored_files_back(
+    personas: Personas,
+    record: CreditRecord,
+    office: Department,
+    media: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The files are stored before the step is taken, in its transaction; if the step is refused, the rows
+    # roll back and the files are deleted: the office never sees half an answer.
+    recon = reconsideration_filed(personas, repair_refused(personas, record))
+    act(recon, "request_supplement", personas.recon, payload={"missing": ["原决定书复印件"]})
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise TransitionError("refused for the test")
+
+    monkeypatch.setattr("portal.actions.perform_transition", refused)
+    response = english(personas.applicant).post(
+        page("reconsideration", recon, "supply"), rows({"file": png()}, {"file": png("second.png")})
+    )
+    assert response.status_code == 422 and "refused for the test" in response.content.decode()
+    recon.refresh_from_db()
+    assert recon.state == "awaiting_supplement" and not recon.evidence.exists()
+    assert stored_files(media) == []
+
+
+def test_evidence_is_added_to_a_reconsideration_under_review(
+    personas: Personas, record: CreditRecord, office: Department
+) -> None:
+    recon = reconsideration_filed(personas, repair_refused(personas, record))
+    client = english(personas.applicant)
+    assert (
+        page("reconsideration", recon, "evidence")
+        in client.get(page("reconsideration", recon)).content.decode()
+    )
+    response = client.post(
+        page("reconsideration", recon, "evidence"), rows({"file": png(), "description": "判决"})
+    )
+    assert response.status_code == 302
+    (evidence,) = recon.evidence.all()
+    assert not evidence.supplement and evidence.description == "判决"
+    act(recon, "withdraw", personas.applicant)
+    assert client.get(page("reconsideration", recon, "evidence"))["Location"] == page(
+        "reconsideration", recon
+    )
+    assert (
+        browser(personas.other_applicant).get(page("reconsideration", recon, "evidence")).status_code == 404
+    )
