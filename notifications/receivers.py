@@ -10,6 +10,7 @@ from credit.flows import deadline_overdue
 from credit.signals import timer_failed
 from letters.models import LetterKind
 from letters.services import letter_issued, letter_served
+from portal.links import applicant_link, staff_link
 
 from .services import notify
 
@@ -20,7 +21,7 @@ def _letter_issued(sender: Any, letter: Any, **kwargs: Any) -> None:
     notify(
         event,
         key=f"letter:{letter.pk}",
-        link="/",
+        link=applicant_link(letter.subject),
         context={"letter": letter, "person": letter.person, "department": letter.department},
         case_number=letter.case_number,
     )
@@ -32,7 +33,7 @@ def _letter_served(sender: Any, service: Any, **kwargs: Any) -> None:
     notify(
         "letter.served",
         key=f"service:{service.pk}",
-        link="/",
+        link=applicant_link(letter.subject),
         context={
             "letter": letter,
             "service": service,
@@ -53,6 +54,7 @@ def _task_escalated(sender: Any, deadline: Any, task: Any, **kwargs: Any) -> Non
     notify(
         "task.escalated",
         key=f"deadline:{deadline.pk}",
+        link=staff_link(subject),
         context={"deadline": deadline, "subject": subject, "task": task, "department": department},
         case_number=str(getattr(subject, "number", "") or ""),
     )
@@ -64,6 +66,7 @@ def _timer_failed(sender: Any, task: Any, error: str, **kwargs: Any) -> None:
     notify(
         "timer.failed",
         key=f"timer:{task.pk}:failed",
+        link=staff_link(subject),
         context={
             "task": task,
             "subject": subject,

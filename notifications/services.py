@@ -19,6 +19,7 @@ from credit import calendar
 from credit.batching import remembered
 from credit.models import Deadline
 from credit.reports import department_of
+from portal.links import applicant_link, staff_link
 
 from . import reminders
 from .gateways import sms_gateway
@@ -300,6 +301,7 @@ def _remind_staff(days: reminders.Targets) -> int:
                         "department": department_of(subject),
                         "due_today": when == "today",
                     },
+                    link=staff_link(subject),
                     case_number=str(getattr(subject, "number", "") or ""),
                 )
             )
@@ -332,7 +334,7 @@ def _remind_applicants(days: reminders.Targets) -> int:
                         "person": person,
                         "due_today": when == "today",
                     },
-                    link="/",
+                    link=applicant_link(subject),
                     case_number=str(getattr(subject, "number", "") or ""),
                 )
             )

@@ -27,6 +27,7 @@ from credit.services.deadlines import compute_due
 from letters.models import Letter, LetterState, ServiceRecord
 from notifications.reminders import Targets
 from notifications.services import notify
+from portal.links import applicant_link
 from repair.models import RepairCase
 
 from .models import Objection
@@ -151,7 +152,7 @@ def remind_reconsideration_windows(*, targets: Targets) -> int:
                         "due_today": when == "today",
                         "basis": rule.basis,
                     },
-                    link="/",
+                    link=applicant_link(act),
                     case_number=str(act.number or ""),
                 )
             )

@@ -28,6 +28,7 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -66,14 +67,16 @@ from .case_services import add_internal_note, may_write_notes, reassign_task
 
 # Steps of the timeline that are not FSM transitions (written with credit.services.transitions.write_log).
 OTHER_STEPS = {
-    "file": _("Filed"),
-    "add_evidence": _("Evidence added"),
-    "verify_evidence": _("Evidence verified"),
-    "record_interview": _("Interview recorded"),
-    "waive_interview": _("Interview waived"),
-    "reassign": _("Task reassigned"),
-    "open": _("Opened"),
+    "file": gettext_lazy("Filed"),
+    "add_evidence": gettext_lazy("Evidence added"),
+    "verify_evidence": gettext_lazy("Evidence verified"),
+    "record_interview": gettext_lazy("Interview recorded"),
+    "waive_interview": gettext_lazy("Interview waived"),
+    "reassign": gettext_lazy("Task reassigned"),
+    "open": gettext_lazy("Opened"),
 }
+# The case types whose applicants hand in evidence (a complaint has none).
+EVIDENCE_KINDS = ("repair", "objection", "reconsideration")
 WALK_IN_SESSION_KEY = "workspace.walk_in_person"
 # Who repair.services.add_note lets write a repair case's notes.
 REPAIR_NOTE_PERMS = (
@@ -270,9 +273,7 @@ class CaseFileView(CaseMixin, View):
         return context
 
     def evidence(self, case: Any) -> list[Any]:
-        if self.kind.slug == "repair":
-            return list(case.evidence.all())
-        if self.kind.slug == "objection":
+        if self.kind.slug in EVIDENCE_KINDS:
             return list(case.evidence.all())
         return []
 
@@ -415,7 +416,7 @@ class CaseFileDownloadView(CaseMixin, View):
                 extension, "application/octet-stream"
             )
             return stored, content_type, f"{case.number}-signed-form.{extension}"
-        if self.kind.slug not in ("repair", "objection"):
+        if self.kind.slug not in EVIDENCE_KINDS:
             raise Http404
         piece = case.evidence.filter(pk=evidence_pk).first()
         if piece is None:

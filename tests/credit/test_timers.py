@@ -65,6 +65,8 @@ def test_due_timers_fire_once_in_bounded_batches(personas: Personas, time_machin
     assert escalations(cases) == 5
     assert timers(cases).filter(status=STATUS.DONE).count() == 5
     assert Notification.objects.filter(event="task.escalated", recipient=personas.head).count() == 5
+    links = set(Notification.objects.filter(event="task.escalated").values_list("link", flat=True))
+    assert links == {f"/staff/cases/repair/{case}/" for case in cases}  # the head opens the case file
     # Once: the next sweep finds nothing, and the officer's tasks are still theirs.
     assert dispatch_due_timers(batch_size=2).fired == 0
     assert escalations(cases) == 5

@@ -18,6 +18,8 @@ from viewflow.workflow.status import STATUS
 
 from credit.models import AccessLog, CreditRecord, Department
 from objections.models import Complaint, Objection
+from objections.reconsideration import Reconsideration
+from objections.reconsideration_services import add_evidence as add_reconsideration_evidence
 from repair.flows import RepairFlow
 from repair.models import CaseNote, RepairCase
 from tests.conftest import Personas
@@ -151,9 +153,17 @@ def test_each_case_type_has_its_file(personas: Personas, record: CreditRecord, o
             person=personas.applicant_person, department=personas.market, decision_date=date(2026, 5, 30)
         ),
     )
+    handed_in = add_reconsideration_evidence(
+        reconsideration=Reconsideration.objects.get(pk=reconsideration["id"]),
+        upload=pdf("grounds.pdf"),
+        actor=personas.applicant,
+    )
     status, html = page(personas.recon, case_url("reconsideration", reconsideration["id"]))
     assert status == 200 and reconsideration["number"] in html and repair["number"] in html
     assert "/steps/accept/" in html and "/steps/request_supplement/" in html
+    evidence = case_url("reconsideration", reconsideration["id"], f"evidence/{handed_in.pk}/")
+    assert f'href="{evidence}">grounds.pdf (PDF)' in html
+    assert browser(personas.recon).get(evidence).status_code == 200
     # The department whose decision is challenged sees the case; it has nothing to do in it.
     status, html = page(personas.officer, case_url("reconsideration", reconsideration["id"]))
     assert status == 200 and "/steps/" not in html
