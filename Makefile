@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgres://postgres@127.0.0.1:5432/credit_repair
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install venv system-deps run test test-services lint typecheck messages translations bench clean
+.PHONY: install venv system-deps run test test-services test-e2e lint typecheck messages translations bench clean
 
 venv: $(STAMP) translations
 
@@ -45,11 +45,17 @@ typecheck: venv
 # No servers: SQLite, eager Celery.
 test: lint typecheck translations
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	CELERY_TASK_ALWAYS_EAGER=1 $(BIN)/pytest -m "not services"
+	CELERY_TASK_ALWAYS_EAGER=1 $(BIN)/pytest -m "not services and not e2e"
 
 # Real servers: the whole suite on PostgreSQL, plus the tests that need a real broker and worker (Redis).
 test-services: venv
-	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(BIN)/pytest
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(BIN)/pytest -m "not e2e"
+
+# The browser tier: Playwright drives Debian's Chromium (/usr/bin/chromium, never a downloaded browser)
+# through the pages of a live server (SQLite, eager Celery). Screenshots go to var/e2e-artifacts/.
+test-e2e: venv system-deps
+	rm -rf var/e2e-artifacts
+	E2E_REQUIRED=1 CELERY_TASK_ALWAYS_EAGER=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -m e2e -rxX tests/e2e
 
 # Benchmarks report figures and ratios (docs/performance.md); they are not tests.
 bench: venv
