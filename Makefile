@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgres://postgres@127.0.0.1:5432/credit_repair
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install venv system-deps run test test-services test-e2e lint typecheck messages translations bench clean
+.PHONY: install venv system-deps run test test-services test-e2e lint typecheck messages translations bench screenshots clean
 
 venv: $(STAMP) translations
 
@@ -56,6 +56,10 @@ test-services: venv
 test-e2e: venv system-deps
 	rm -rf var/e2e-artifacts
 	E2E_REQUIRED=1 CELERY_TASK_ALWAYS_EAGER=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -m e2e -rxX tests/e2e
+
+# The user guides' images (docs/guides/): a throwaway demo driven in Debian's Chromium, about five minutes.
+screenshots: venv system-deps
+	$(BIN)/python scripts/screenshots.py
 
 # Benchmarks report figures and ratios (docs/performance.md); they are not tests.
 bench: venv

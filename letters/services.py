@@ -19,6 +19,7 @@ from django.db import IntegrityError, models, transaction
 from django.dispatch import Signal
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from credit.models import CreditRecord, Department, Person, RuleSet
 from credit.models.people import persons_acted_for
@@ -345,11 +346,11 @@ def record_service(
     return service
 
 
-class Verdict(models.TextChoices):
-    AUTHENTIC = "authentic", _("Authentic")
-    SUPERSEDED = "superseded", _("Authentic, but superseded by a corrected letter")
-    REVOKED = "revoked", _("Revoked")
-    UNKNOWN = "unknown", _("Unknown: no such letter was issued")
+class Verdict(models.TextChoices):  # labels lazy: the class is built once, read in each request's language
+    AUTHENTIC = "authentic", gettext_lazy("Authentic")
+    SUPERSEDED = "superseded", gettext_lazy("Authentic, but superseded by a corrected letter")
+    REVOKED = "revoked", gettext_lazy("Revoked")
+    UNKNOWN = "unknown", gettext_lazy("Unknown: no such letter was issued")
 
 
 _VERDICTS = {

@@ -621,9 +621,9 @@ class RepairActionView(CaseMixin, View):
 
 
 class WaiveInterviewView(RepairActionView):
-    title = _("Waive the integrity interview")
-    submit = _("Waive the interview")
-    done = _("The interview was waived.")
+    title = gettext_lazy("Waive the integrity interview")
+    submit = gettext_lazy("Waive the interview")
+    done = gettext_lazy("The interview was waived.")
 
     def perform(self, case: Any, target: Any, data: dict[str, Any]) -> None:
         from repair.services import waive_interview
@@ -635,9 +635,9 @@ class VerifyEvidenceView(RepairActionView):
     """Accept a piece of evidence, or reject it with a reason the applicant sees."""
 
     form_class = VerifyEvidenceForm
-    title = _("Verify the evidence")
-    submit = _("Record the verification")
-    done = _("The evidence was verified.")
+    title = gettext_lazy("Verify the evidence")
+    submit = gettext_lazy("Record the verification")
+    done = gettext_lazy("The evidence was verified.")
 
     def target(self, case: Any) -> Any:
         piece = case.evidence.filter(pk=self.kwargs["evidence_pk"]).first()
@@ -660,9 +660,9 @@ class ScheduleInterviewView(RepairActionView):
     """Schedule the integrity interview (诚信约谈); its notice (约谈通知书) follows."""
 
     form_class = InterviewForm
-    title = _("Schedule an integrity interview")
-    submit = _("Schedule the interview")
-    done = _("The interview was scheduled; its notice is being prepared.")
+    title = gettext_lazy("Schedule an integrity interview")
+    submit = gettext_lazy("Schedule the interview")
+    done = gettext_lazy("The interview was scheduled; its notice is being prepared.")
 
     def perform(self, case: Any, target: Any, data: dict[str, Any]) -> None:
         from repair.services import schedule_interview
@@ -680,9 +680,9 @@ class InterviewOutcomeView(RepairActionView):
     """Record whether the interview was held (with its minutes) or missed."""
 
     form_class = InterviewOutcomeForm
-    title = _("Record the interview")
-    submit = _("Record the outcome")
-    done = _("The interview was recorded.")
+    title = gettext_lazy("Record the interview")
+    submit = gettext_lazy("Record the outcome")
+    done = gettext_lazy("The interview was recorded.")
 
     def target(self, case: Any) -> Any:
         interview = case.interviews.filter(pk=self.kwargs["interview_pk"]).first()
@@ -886,10 +886,11 @@ class WalkInPersonView(StaffMixin, View):
         return render(self.request, self.template_name, context, status=status)
 
     def objection_form(self, records: list[Any], decisions: list[Any], *args: Any) -> WalkInObjectionForm:
-        return WalkInObjectionForm(*args, records=records, decisions=decisions)
+        # Both forms are on one page: their own ids keep each label on its own input.
+        return WalkInObjectionForm(*args, records=records, decisions=decisions, auto_id="objection_%s")
 
     def repair_form(self, records: list[Any], *args: Any) -> WalkInRepairForm:
-        return WalkInRepairForm(*args, records=records)
+        return WalkInRepairForm(*args, records=records, auto_id="repair_%s")
 
     def file_objection(
         self, form: WalkInObjectionForm, records: list[Any], decisions: list[Any]
