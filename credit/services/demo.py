@@ -43,6 +43,8 @@ USERS = [
     ("reviewer1", Role.REVIEWER, "market", None),
     ("head1", Role.HEAD, "market", None),
     ("recon1", Role.RECONSIDERATION, "recon-office", None),
+    # A reconsideration decision is drafted by one officer of the office and approved by another.
+    ("recon2", Role.RECONSIDERATION, "recon-office", None),
     ("auditor1", Role.AUDITOR, "credit-office", None),
 ]
 
