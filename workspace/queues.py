@@ -23,6 +23,7 @@ an exact ID number is, and its view logs the access (workspace.queue_views).
 from __future__ import annotations
 
 import heapq
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -30,8 +31,9 @@ from functools import cache
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
-from django.db.models import OuterRef, Q, Subquery
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, models
+from django.db.models import Case, F, OuterRef, Q, Subquery, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from viewflow.workflow.fields import get_task_ref
@@ -242,6 +244,10 @@ def _selected(user: Any, list_name: str, filters: Filters) -> list[Step]:
         chosen = [s for s in chosen if s.kind.slug == kind]
     if filters.step:
         chosen = [s for s in chosen if s.ref == filters.step]
+    if filters.state:
+        # Only the steps whose tasks are open in that state can have a task in it.
+        state = filters.state.partition(":")[2]
+        chosen = [s for s in chosen if s.states is None or state in s.states]
     if filters.overdue:
         chosen = [s for s in chosen if s.timed]
     return chosen
@@ -332,25 +338,73 @@ def _after_created(key: Key | None, *, descending: bool = False) -> Q:
 # Up to this many cases in scope, a list starts from them (their department and state index) and sorts
 # their tasks; with more, it walks the due order and checks each row's case, which finds a page quickly
 # because then many rows match.
-FEW_CASES = 1000
+FEW_CASES = 5000
 
 
-def _in_scope(
-    rows: models.QuerySet[Any], field: str, cases: models.QuerySet[Any] | None, narrow: bool
-) -> models.QuerySet[Any]:
-    """Keep the rows whose case (its id in `field`) is among `cases`, choosing how the database finds them
-    rather than leaving it to the planner, whose guesses across these joins were measured to be wrong by
-    orders of magnitude (a hash of a whole node's tasks for a page of 30)."""
+def estimated_rows(queryset: models.QuerySet[Any]) -> int | None:
+    """PostgreSQL's own estimate of how many rows `queryset` returns, from its statistics (EXPLAIN plans the
+    query without running it: no count over the queue); None on other databases."""
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # a condition no row meets (e.g. a user of no department)
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def _scope(cases: models.QuerySet[Any] | None, narrow: bool, few_rows: bool = False) -> tuple[str, Any]:
+    """How to find the rows of the cases in scope, chosen here rather than left to the planner, whose
+    guesses across these joins were measured to be wrong by orders of magnitude (a hash of a whole node's
+    tasks for a page of 30):
+
+    - ("all", None): every case of the type (a city-wide role, no filter);
+    - ("search", cases): a search names a handful of cases: the planner starts from them;
+    - ("ids", [ids]): few cases (a small department's reviews): their ids are read first (index on
+      department and state) and the rows looked up by them: the cost follows the cases in scope;
+    - ("walk", cases): many: the rows are walked in the index's order, each one's case checked by a scalar
+      subquery (which the planner cannot turn into a hash over every case in scope), until the page is
+      full: the cost follows how rare the user's cases are among all.
+    Few or many: PostgreSQL's estimate of the cases in scope, then (or elsewhere) a bounded read of them."""
     if cases is None:
-        return rows
+        return "all", None
     if narrow:
-        return rows.filter(**{f"{field}__in": cases.values("pk")})
-    few = list(cases.values_list("pk", flat=True)[: FEW_CASES + 1])  # a bounded check, not a count
-    if len(few) <= FEW_CASES:
-        return rows.filter(**{f"{field}__in": few})
-    # A scalar subquery is checked row by row in the index's order, and the LIMIT stops the walk.
-    case = cases.filter(pk=OuterRef(field)).values("pk")[:1]
-    return rows.annotate(in_scope=Subquery(case)).filter(in_scope__isnull=False)
+        return "search", cases
+    cases = cases.order_by()  # a case type's default order would only add a sort to these reads
+    if few_rows:  # the rows are few already (an inbox's): each one's case is checked
+        return "walk", cases
+    ids = cases.values_list("pk", flat=True)
+    estimate = estimated_rows(ids)
+    if estimate is None or estimate <= FEW_CASES:
+        few = list(ids[: FEW_CASES + 1])  # a bounded read, not a count
+        if len(few) <= FEW_CASES:
+            return "ids", few
+    return "walk", cases
+
+
+def _in_scope(rows: models.QuerySet[Any], field: str, scope: tuple[str, Any]) -> models.QuerySet[Any]:
+    """Keep the rows whose case (its id in `field`) is in scope (see _scope)."""
+    how, what = scope
+    if how in ("search", "ids"):
+        return rows.filter(**{f"{field}__in": what.values("pk") if how == "search" else what})
+    if how == "walk":
+        case = what.filter(pk=OuterRef(field)).values("pk")[:1]
+        return rows.annotate(in_scope=Subquery(case)).filter(in_scope__isnull=False)
+    return rows
+
+
+def _owned(user: Any) -> list[int] | None:
+    """The ids of the user's claimed tasks, if they are few (an inbox is read from them); else None."""
+    mine = Task.objects.filter(
+        owner=user, status__in=[STATUS.ASSIGNED, STATUS.STARTED], flow_task_type="HUMAN"
+    ).values_list("pk", flat=True)
+    found = list(mine[: FEW_CASES + 1])
+    return found if len(found) <= FEW_CASES else None
 
 
 def _timed_keys(
@@ -358,6 +412,7 @@ def _timed_keys(
     chosen: Sequence[Step],
     cases: models.QuerySet[Any] | None,
     host: dict[str, Any],
+    owned: list[int] | None,
     filters: Filters,
     after: Key | None,
     limit: int | None,
@@ -365,9 +420,9 @@ def _timed_keys(
 ) -> list[tuple[Key, int]]:
     """(key, task id) of the tasks of `chosen` (timed steps of `kind`) in due order, from their deadlines
     (index `deadline_queue`); the task is the one the deadline's timer is attached to."""
-    # The open deadlines (Deadline.objects.open(): a pending one has no closed_at), in the terms of the
-    # index's condition.
-    deadlines = Deadline.objects.open().filter(
+    # The open deadlines: Deadline.objects.open() (pending, or missed and not closed), written as the index's
+    # condition (a pending deadline has no closed_at), so that PostgreSQL reads it from the index alone.
+    deadlines = Deadline.objects.filter(
         content_type=kind.content_type(),
         status__in=OPEN_DEADLINES,
         closed_at__isnull=True,
@@ -377,18 +432,62 @@ def _timed_keys(
         # A deadline runs to 24:00 on its due date: overdue from the next day (credit.sla).
         deadlines = deadlines.filter(due_date__lt=today)
     deadlines = deadlines.filter(_after_due(after))
+    nodes = [s.node for s in chosen]
+    scope = _scope(cases, filters.narrow, few_rows=owned is not None)
+    if scope[0] == "ids" and not scope[1]:
+        return []
+    if owned is None and scope[0] == "ids" and limit is not None and connection.vendor == "postgresql":
+        # The few cases' deadlines sorted first (from the index alone), their tasks checked after, until
+        # the page is full: not the task of every candidate.
+        found = _sorted_then_checked(_in_scope(deadlines, "object_id", scope), nodes, host, limit)
+        return [((0, due, pk), task_id) for pk, due, task_id in found]
+    if owned is not None:  # the few tasks of an inbox: the database starts from them
+        deadlines = deadlines.filter(task__previous__in=owned)
     tasks = Task.previous.through.objects.filter(
         from_task_id=OuterRef("task_id"),
-        to_task__flow_task__in=[s.node for s in chosen],
+        to_task__flow_task__in=nodes,
         to_task__flow_task_type="HUMAN",
         **{f"to_task__{name}": value for name, value in host.items()},
     ).values("to_task_id")[:1]
     deadlines = deadlines.annotate(host=Subquery(tasks)).filter(host__isnull=False)
-    deadlines = _in_scope(deadlines, "object_id", cases, filters.narrow).order_by("due_date", "pk")
-    found = deadlines.values_list("pk", "due_date", "host")
+    ordered = _in_scope(deadlines, "object_id", scope).order_by("due_date", "pk")
+    rows = ordered.values_list("pk", "due_date", "host")
     if limit is not None:
-        found = found[:limit]
-    return [((0, due, pk), task_id) for pk, due, task_id in found]
+        rows = rows[:limit]
+    return [((0, due, pk), task_id) for pk, due, task_id in rows]
+
+
+def _sorted_then_checked(
+    deadlines: models.QuerySet[Deadline], nodes: list[Any], host: dict[str, Any], limit: int
+) -> list[tuple[int, date, int]]:
+    """(deadline id, due date, task id) of `deadlines` in due order whose timer's task is one of `nodes`'
+    in the list's state (`host`), at most `limit`: the candidates are sorted in a subquery that PostgreSQL
+    keeps apart (OFFSET 0), and the task of each is looked up only until `limit` are found."""
+    inner, params = (
+        deadlines.order_by("due_date", "pk").values("id", "due_date", "task_id").query.sql_with_params()
+    )
+    statuses = host.get("status__in") or [host["status"]]
+    q = connection.ops.quote_name
+    through, task = q(Task.previous.through._meta.db_table), q(Task._meta.db_table)
+    check = [
+        "p.from_task_id = s.task_id AND h.flow_task_type = 'HUMAN'",
+        f"h.flow_task IN ({', '.join(['%s'] * len(nodes))})",
+        f"h.status IN ({', '.join(['%s'] * len(statuses))})",
+    ]
+    check_params: list[Any] = [get_task_ref(node) for node in nodes] + list(statuses)
+    if "owner" in host:
+        check.append("h.owner_id = %s")
+        check_params.append(host["owner"].pk)
+    # Only table names from the models and placeholders: nothing from a request is spliced in.
+    sql = (
+        "SELECT t.id, t.due_date, t.host FROM ("  # noqa: S608
+        f"SELECT s.id, s.due_date, (SELECT p.to_task_id FROM {through} p JOIN {task} h "
+        f"ON h.id = p.to_task_id WHERE {' AND '.join(check)} LIMIT 1) AS host FROM ({inner} OFFSET 0) s"
+        ") t WHERE t.host IS NOT NULL ORDER BY t.due_date, t.id LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*check_params, *params, limit])
+        return [(pk, due, task_id) for pk, due, task_id in cursor.fetchall()]
 
 
 def _untimed_keys(
@@ -396,6 +495,7 @@ def _untimed_keys(
     step: Step,
     cases: models.QuerySet[Any] | None,
     host: dict[str, Any],
+    owned: list[int] | None,
     filters: Filters,
     after: Key | None,
     limit: int | None,
@@ -408,8 +508,10 @@ def _untimed_keys(
         process__artifact_content_type=kind.content_type(),
         **host,
     )
+    if owned is not None:
+        tasks = tasks.filter(pk__in=owned)
     tasks = tasks.filter(_after_created(after, descending=descending))
-    tasks = _in_scope(tasks, "process__artifact_object_id", cases, filters.narrow)
+    tasks = _in_scope(tasks, "process__artifact_object_id", _scope(cases, filters.narrow, owned is not None))
     tasks = tasks.order_by("-created", "-pk") if descending else tasks.order_by("created", "pk")
     found = tasks.values_list("pk", "created")
     if limit is not None:
@@ -440,6 +542,7 @@ def page(
         after = None
     chosen = _selected(user, list_name, filters)
     host = _owner_filter(list_name, user)
+    owned = _owned(user) if list_name == INBOX else None
     today = timezone.localdate()
     # A search by case number or person names a handful of cases: read them whole and order them here
     # (an index-ordered read with such a filter would walk the whole queue looking for them).
@@ -452,12 +555,14 @@ def page(
         timed = [s for s in of_kind if s.timed]
         if sort == "due" and timed and (after is None or after[0] == 0):
             cases = _cases(kind, user, filters, timed)
-            streams.append(_timed_keys(kind, timed, cases, host, filters, after, limit, today))
+            streams.append(_timed_keys(kind, timed, cases, host, owned, filters, after, limit, today))
         untimed = of_kind if sort != "due" else [s for s in of_kind if not s.timed]
         for step in untimed:
             cases = _cases(kind, user, filters, [step])
             streams.append(
-                _untimed_keys(kind, step, cases, host, filters, after, limit, descending=sort == "-created")
+                _untimed_keys(
+                    kind, step, cases, host, owned, filters, after, limit, descending=sort == "-created"
+                )
             )
     if sort == "-created":
         merged = heapq.merge(*streams, key=lambda item: (item[0][1], item[0][2]), reverse=True)
@@ -538,16 +643,24 @@ def _archive_page(user: Any, filters: Filters, cursor: str | None, size: int) ->
     if not chosen or filters.overdue:
         return Page(rows=[], next_cursor=None, sort="finished")
     condition = Q(pk__in=[])
+    scope = []
     for kind in KINDS.values():
         of_kind = [s.node for s in chosen if s.kind is kind]
         if not of_kind:
             continue
-        part = Q(flow_task__in=of_kind, process__artifact_content_type=kind.content_type())
+        ct = kind.content_type()
+        condition |= Q(flow_task__in=of_kind, process__artifact_content_type=ct)
         cases = _cases(kind, user, filters)
         if cases is not None:
-            part &= Q(process__artifact_object_id__in=cases.values("pk"))
-        condition |= part
+            # Checked row by row (the user's finished tasks, newest first): never a hash of every case.
+            case = cases.order_by().filter(pk=OuterRef("process__artifact_object_id")).values("pk")[:1]
+            scope.append(When(process__artifact_content_type=ct, then=Subquery(case)))
+        else:
+            scope.append(When(process__artifact_content_type=ct, then=F("process__artifact_object_id")))
     tasks = Task.objects.filter(condition, owner=user, finished__isnull=False, flow_task_type="HUMAN")
+    tasks = tasks.annotate(in_scope=Case(*scope, output_field=models.BigIntegerField())).filter(
+        in_scope__isnull=False
+    )
     after = decode_cursor(cursor)
     if after is not None and after[0] == 1:
         _phase, finished, pk = after
