@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import heapq
 import json
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -35,6 +36,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from django.db.models import Case, F, OuterRef, Q, Subquery, When
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.flow.nodes import TimerBoundary
@@ -140,9 +142,15 @@ def steps() -> tuple[Step, ...]:
     return tuple(sorted(found, key=lambda s: (list(KINDS).index(s.kind.slug), s.ref)))
 
 
+@cache
+def _steps_by_ref() -> dict[str, Step]:
+    return {step.ref: step for step in steps()}
+
+
 def step_of(task: Task) -> Step | None:
-    ref = get_task_ref(task.flow_task) if task.flow_task is not None else None
-    return next((s for s in steps() if s.ref == ref), None)
+    if task.flow_task is None:
+        return None
+    return _steps_by_ref().get(get_task_ref(task.flow_task))
 
 
 # Work that department staff share and a head hands out: the steps of department roles' permissions (not
@@ -379,12 +387,33 @@ def _scope(cases: models.QuerySet[Any] | None, narrow: bool, few_rows: bool = Fa
     if few_rows:  # the rows are few already (an inbox's): each one's case is checked
         return "walk", cases
     ids = cases.values_list("pk", flat=True)
+    sql, params = _sql_or_none(ids)
+    if sql is None:
+        return "ids", []
+    # Many cases stay many for a while: that answer is kept for a minute (per process), sparing the
+    # estimate on every page of a large department. Few cases are read again on every page.
+    key = (sql, tuple(params))
+    if _many.get(key, 0.0) > time.monotonic():
+        return "walk", cases
     estimate = estimated_rows(ids)
     if estimate is None or estimate <= FEW_CASES:
         few = list(ids[: FEW_CASES + 1])  # a bounded read, not a count
         if len(few) <= FEW_CASES:
             return "ids", few
+    if len(_many) > 10_000:
+        _many.clear()
+    _many[key] = time.monotonic() + 60
     return "walk", cases
+
+
+_many: dict[tuple[str, tuple[Any, ...]], float] = {}
+
+
+def _sql_or_none(queryset: models.QuerySet[Any]) -> tuple[str | None, Any]:
+    try:
+        return queryset.query.sql_with_params()
+    except EmptyResultSet:
+        return None, ()
 
 
 def _in_scope(rows: models.QuerySet[Any], field: str, scope: tuple[str, Any]) -> models.QuerySet[Any]:
@@ -587,7 +616,21 @@ def page(
 def hydrate(task_ids: Sequence[int]) -> list[Row]:
     """The rows of these tasks in this order: the tasks with their process and owner in one query, the cases
     in one query per case type."""
-    tasks = {t.pk: t for t in Task.objects.filter(pk__in=list(task_ids)).select_related("process", "owner")}
+    shown_tasks = (
+        Task.objects.filter(pk__in=list(task_ids))
+        .select_related("process", "owner")
+        .only(
+            "id",
+            "flow_task",
+            "status",
+            "created",
+            "finished",
+            "owner__username",
+            "process__artifact_content_type_id",
+            "process__artifact_object_id",
+        )
+    )
+    tasks = {t.pk: t for t in shown_tasks}
     by_type: dict[int, set[int]] = {}
     for task in tasks.values():
         by_type.setdefault(task.process.artifact_content_type_id, set()).add(task.process.artifact_object_id)
@@ -609,7 +652,6 @@ def hydrate(task_ids: Sequence[int]) -> list[Row]:
         case = cases.get((task.process.artifact_content_type_id, task.process.artifact_object_id))
         if case is None:
             continue
-        task.process.artifact = case  # no further query for the case from the task
         rows.append(Row(task=task, step=step, case=case))
     return rows
 
@@ -719,16 +761,28 @@ def colleagues(user: Any, chosen: Iterable[Step], limit: int = 200) -> list[User
     return list(users.distinct().order_by("username")[:limit])
 
 
-def states_choices() -> list[tuple[str, str]]:
-    return [
+# The filters' choices come from the flows and the models, so they are translated once per language.
+@lru_cache(maxsize=16)
+def _states_choices(language: str | None) -> tuple[tuple[str, str], ...]:
+    return tuple(
         (f"{kind.slug}:{value}", f"{kind.label} · {label}")
         for kind in KINDS.values()
         for value, label in kind.states()
-    ]
+    )
+
+
+@lru_cache(maxsize=16)
+def _step_labels(language: str | None) -> dict[str, str]:
+    return {s.ref: f"{s.kind.label} · {s.title}" for s in steps()}
+
+
+def states_choices() -> list[tuple[str, str]]:
+    return list(_states_choices(get_language()))
 
 
 def step_choices(user: Any, list_name: str) -> list[tuple[str, str]]:
-    return [(s.ref, f"{s.kind.label} · {s.title}") for s in steps_for(user, list_name)]
+    labels = _step_labels(get_language())
+    return [(s.ref, labels[s.ref]) for s in steps_for(user, list_name)]
 
 
 def kind_choices() -> list[tuple[str, str]]:

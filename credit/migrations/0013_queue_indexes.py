@@ -6,8 +6,9 @@ queue (../shared/FINDINGS.md: viewflow's stock queue page takes 46 s at 1,000,00
   a timer (a record's, the whole-case clock) and closed ones (met, missed and closed, ...) are not in it, so
   it does not grow with history. The case and the timer are in the index too: the queue reads them for each
   row it walks, from the index alone.
-- `viewflow_task_open`: the open human tasks per node and status by creation: the tasks of nodes without a
-  clock, and the order by creation.
+- `viewflow_task_open`: the open human tasks per node by creation (their status beside: the queue wants the
+  unclaimed ones, a head's team list all open ones): the tasks of nodes without a clock, and the order by
+  creation.
 - `viewflow_task_archive`: each user's finished human tasks by the moment they were finished.
 
 The others let the queue find a page from the cases' side when they are few, and check a case or a task
@@ -29,7 +30,7 @@ INDEXES = {
         "WHERE status IN ('pending', 'missed') AND closed_at IS NULL AND task_id IS NOT NULL"
     ),
     "viewflow_task_open": (
-        "viewflow_task (flow_task, status, created, id) "
+        "viewflow_task (flow_task, created, id, status) "
         "WHERE status IN ('NEW', 'ASSIGNED', 'STARTED') AND flow_task_type = 'HUMAN'"
     ),
     "viewflow_task_archive": (
