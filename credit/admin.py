@@ -35,6 +35,7 @@ from credit.models import (
     TransitionLog,
     User,
 )
+from credit.models.audit import AuditExport
 
 
 class MembershipInline(admin.TabularInline):
@@ -337,6 +338,15 @@ class TransitionLogAdmin(ReadOnlyAdmin):
 class AccessLogAdmin(ReadOnlyAdmin):
     list_display = ["at", "user", "person_id", "action", "purpose", "note"]
     list_filter = ["purpose", "action"]
+
+
+@admin.register(AuditExport)
+class AuditExportAdmin(ReadOnlyAdmin):
+    """Who exported which log, with which filters, up to which row (workspace.report_views)."""
+
+    list_display = ["at", "user", "log", "up_to_id", "filters"]
+    list_filter = ["log"]
+    list_select_related = ["user"]
 
 
 @admin.register(CalendarChange)

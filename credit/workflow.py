@@ -326,7 +326,7 @@ class CaseTaskView(TaskSuccessUrlMixin, generic.FormView):  # type: ignore[type-
             person_ids=[case.person_id],
             action=AccessLog.Action.VIEW,
             purpose=Purpose(AccessPurpose.CASE, "", case),
-            path=request.get_full_path(),
+            path=request.path,
         )
         return super().get(request, *args, **kwargs)
 

@@ -77,7 +77,15 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
         verbose_name = _("complaint")
         verbose_name_plural = _("complaints")
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["department", "state", "received_at"], name="complaint_queue")]
+        indexes = [
+            models.Index(fields=["department", "state", "received_at"], name="complaint_queue"),
+            # The staff dashboard (workspace.stats): the complaints replied to, and city-wide received, in a
+            # period; as repair.RepairCase's repair_decided and repair_received.
+            models.Index(
+                fields=["replied_at"], condition=models.Q(replied_at__isnull=False), name="complaint_replied"
+            ),
+            models.Index(fields=["received_at"], name="complaint_received"),
+        ]
         permissions = [("reply_complaint", _("Reply to complaints about the department"))]
 
     def __str__(self) -> str:

@@ -184,7 +184,15 @@ class Objection(ConcurrentTransitionMixin, models.Model):
                 name="one_open_objection_per_decision",
             ),
         ]
-        indexes = [models.Index(fields=["department", "state", "received_at"], name="objection_queue")]
+        indexes = [
+            models.Index(fields=["department", "state", "received_at"], name="objection_queue"),
+            # The staff dashboard (workspace.stats): the cases decided, and city-wide received, in a period;
+            # as repair_decided and repair_received.
+            models.Index(
+                fields=["decided_at"], condition=models.Q(decided_at__isnull=False), name="objection_decided"
+            ),
+            models.Index(fields=["received_at"], name="objection_received"),
+        ]
         permissions = [
             ("forward_objection", _("Flag records and forward objections; file for walk-in applicants")),
             ("handle_objection", _("Handle objections (accept, verify, draft)")),

@@ -170,7 +170,17 @@ class Reconsideration(ConcurrentTransitionMixin, models.Model):
                 name="one_open_reconsideration_per_repair",
             ),
         ]
-        indexes = [models.Index(fields=["office", "state", "received_at"], name="reconsideration_queue")]
+        indexes = [
+            models.Index(fields=["office", "state", "received_at"], name="reconsideration_queue"),
+            # The staff dashboard (workspace.stats): the cases decided, and city-wide received, in a period;
+            # as repair.RepairCase's repair_decided and repair_received.
+            models.Index(
+                fields=["decided_at"],
+                condition=models.Q(decided_at__isnull=False),
+                name="reconsideration_decided",
+            ),
+            models.Index(fields=["received_at"], name="reconsideration_received"),
+        ]
 
     def __str__(self) -> str:
         return self.number or f"reconsideration #{self.pk}"

@@ -153,7 +153,16 @@ class RepairCase(ConcurrentTransitionMixin, models.Model):
                 name="one_open_repair_per_record",
             ),
         ]
-        indexes = [models.Index(fields=["department", "state", "received_at"], name="repair_queue")]
+        indexes = [
+            models.Index(fields=["department", "state", "received_at"], name="repair_queue"),
+            # The staff dashboard (workspace.stats): the cases decided in a period (handling time), and
+            # city-wide the cases received in it (the queue index leads with the department). Measured on
+            # PostgreSQL with 1,000,000 cases, 90 days: ~520 → ~300 ms and ~100 → ~50 ms.
+            models.Index(
+                fields=["decided_at"], condition=models.Q(decided_at__isnull=False), name="repair_decided"
+            ),
+            models.Index(fields=["received_at"], name="repair_received"),
+        ]
         permissions = [
             ("handle_repair", _("Handle repair cases (accept, verify, draft)")),
             ("review_repair", _("Legal review of repair decisions")),

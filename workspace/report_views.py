@@ -12,7 +12,6 @@ from typing import Any, cast
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import models, transaction
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
@@ -23,10 +22,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from credit import reports
-from credit.models import AccessLog, Department, TransitionLog
-from credit.models.audit import AccessPurpose
+from credit.models import AccessLog, Department, TransitionLog, User
+from credit.models.audit import AccessPurpose, AuditExport
 from credit.roles import may
-from credit.services.transitions import write_log
 
 from . import auditlog, charts, stats
 
@@ -120,6 +118,7 @@ class TypeRow:
     unit: str
     limit: tuple[int, int] | None
     within: float | None
+    extended: int  # decided cases compared with their extended limit
     departments: list[tuple[str, stats.Histogram]]
     chart: str = ""
     state_chart: str = ""
@@ -230,6 +229,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             unit=overall.unit,
             limit=overall.limit_range,
             within=overall.share_within,
+            extended=overall.extended,
             departments=per_department,
         )
         type_row.state_chart = charts.bar_chart(
@@ -394,7 +394,7 @@ class AccessLogForm(LogForm):
 class LogView:
     """One of the two logs: who may read it, its form, rows, CSV and page."""
 
-    name: str  # in the export's audit row
+    name: str  # AuditExport.Log
     permission: str
     form_class: type[LogForm]
     template: str
@@ -478,28 +478,19 @@ def _log_page(request: HttpRequest, log: LogView) -> HttpResponse:
 
 
 def _export(request: HttpRequest, log: LogView) -> HttpResponseBase:
-    """The filtered log as CSV. The export is recorded first, in the transition log (actor, filters, the
-    last row id it covers), then streamed; the rows are bounded by that id, so the record says exactly
-    which rows left the system."""
+    """The filtered log as CSV. The export is recorded first, as an AuditExport row (who, which log, the
+    filters, the last row id it covers), then streamed; the rows are bounded by that id, so the record says
+    exactly which rows left the system."""
     form = _log_form(request, log, request.POST)
     if not form.is_valid():
         context = {"form": form, "export_url": reverse(log.export_url)}
         return render(request, log.template, context, status=400)
     filters = form.filters()
     model = TransitionLog if log is TRANSITIONS else AccessLog
-    # write_log names the subject by its class: the user itself, not the request's lazy wrapper.
-    exporter = cast(models.Model, getattr(request.user, "_wrapped", request.user))
-    with transaction.atomic():
-        up_to = model.objects.aggregate(last=Max("pk"))["last"] or 0
-        write_log(
-            exporter,
-            f"export_{log.name}_log",
-            source="",
-            target="",
-            actor=request.user,
-            reason=_("CSV export of the %(log)s log") % {"log": log.name},
-            payload=filters.as_payload(log.name, up_to),
-        )
+    # Recorded (and committed) before the first byte is sent: a download that breaks off is still on record.
+    up_to = model.objects.aggregate(last=Max("pk"))["last"] or 0
+    exporter = cast(User, request.user)  # signed in: login_required
+    AuditExport.objects.create(user=exporter, log=log.name, filters=filters.as_payload(), up_to_id=up_to)
     queryset = _queryset(log, filters).filter(pk__lte=up_to)
     if log is TRANSITIONS:
         lines = auditlog.csv_lines(

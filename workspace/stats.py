@@ -8,9 +8,26 @@ figures the kernel does not have:
 - `overdue_counts`: the pending deadlines past their due moment, per department and kind (the same rows as
   `credit.reports.overdue_now`, counted instead of listed). One statement over the partial index of pending
   deadlines, joined to each subject model's table as `credit.reports.outcomes` does.
-- `handling_times`: for the cases decided in a period, how long each took, against the legal limit of its
-  rule set, per type and department: median, 90th percentile and the share within the limit (for repairs:
-  the share finished within `repair.total`, 10 working days under Order 36).
+- `handling_times`: for the cases decided in a period, how long each took, against its legal limit, per
+  type and department: median, 90th percentile and the share within the limit (for repairs: the share
+  finished within `repair.total`, 10 working days under Order 36).
+
+Each case's limit is its rule set's, with two exceptions the data records:
+
+- A complaint has the reply period of the city overlay in force in its department's city on the day it was
+  received, when the overlay sets one (`complaint_reply_days`), as `objections.complaint_services.reply_due`
+  gave it at filing; else the rule set's. A subquery per replied complaint on the few overlay rows.
+- An extended case (`extended`) is compared with its limit plus the extension: a repair's `repair.extend`
+  and a reconsideration's `reconsideration.extend` from its rule set (the rule the extension deadline was
+  computed from); an objection's from its `objection.extend` deadline, since the head chooses the number of
+  working days (a subquery by the deadlines' subject index, for the extended objections only). An extended
+  objection whose extension deadline is missing (data imported without it) is compared with its plain
+  limit. Extensions are in the unit of the limit they extend (working days for repairs and objections,
+  calendar days for reconsiderations).
+
+Not modelled: a limit in calendar days whose last day is a rest day runs to the next working day (as the
+deadlines do); here the count of calendar days is compared with the limit's number, so a reconsideration
+or complaint decided on that next working day counts as over the limit.
 
 How the working days are counted without a loop over the cases: a **calendar table** built per request.
 The period's days, plus a look-back of `LOOKBACK_DAYS` before it, are decided once in Python with
@@ -30,33 +47,41 @@ in Asia/Shanghai (`TruncDate` in the settings' time zone).
 
 Percentiles are nearest-rank: the p-th percentile of n durations is the ceil(p·n)-th smallest.
 
-Measured on PostgreSQL 15 with 1,000,000 repair cases, 120,000 of them decided in the default 90 days, on a
-shared 2-core machine: the histogram statement ~250 ms, most of it a sequential scan, because the case
-tables have no index on their decision time; ~150 ms with a partial index on `decided_at` (~500 ms for a
-whole year). `cases_by_state` ~100 ms, ~50 ms with an index on `received_at` alone (the queue indexes lead
-with the department). The calendar table for 456 days takes ~9 ms to build. The whole page: 13 queries.
+Measured on PostgreSQL 15 with 1,000,000 repair cases and 300,000 objections (5% extended), ~150,000 of
+them decided in the default 90 days, on a shared 2-core machine under load (so ±30%): the histogram
+statement ~300 ms for an auditor and ~180 ms for a head of one department, through the partial indexes on
+the decision time (`repair_decided`, …); ~520 ms and ~310 ms without them. Over a whole year ~1 s, where
+the indexes no longer help. PostgreSQL's JIT compiler (on by default) started on that statement and cost
+2–4 s more: on PostgreSQL the statement runs with `SET LOCAL jit = off` in its own transaction (one more
+query on the page; three when a test already holds a transaction: the savepoint and its release).
+`cases_by_state` ~50 ms city-wide with the indexes on `received_at` alone (~100 ms without; the queue
+indexes lead with the department), ~50 ms for a head (~30 ms without: the planner then prefers the new
+index). The calendar table for 456 days takes ~9 ms to build.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection, models
-from django.db.models import Case, Count, F, Value, When
-from django.db.models.functions import TruncDate
+from django.db import connection, models, transaction
+from django.db.models import Case, Count, F, OuterRef, Subquery, Value, When
+from django.db.models.expressions import Combinable
+from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from credit.calendar import Days
-from credit.models import Deadline, DeadlineRule, Department
+from credit.models import CityOverlay, Deadline, DeadlineRule, Department
 from credit.models.people import CITY_WIDE_ROLES, Role
+from credit.periods import in_force_on
 from credit.reports import SUBJECT_DEPARTMENTS, subject_models
 from credit.selectors import scoped
 from objections.complaint import Complaint, ComplaintState
@@ -128,7 +153,10 @@ class CaseType:
     `start_field` → `end_field` is the span a legal limit governs, `limit_kind` the deadline rule (an
     expression over the case: a reconsideration under the simplified procedure has its own). `visible`
     is the scoped queryset of the cases a user may see: `credit.selectors.scoped`, or the complaints'
-    own rule."""
+    own rule. `extension_kind` names the extension of an `extended` case: a rule of the rule set, or, when
+    `extension_chosen`, a length chosen per case and kept only in the case's deadline of that kind.
+    `own_limit` is an expression for a limit the case has instead of its rule set's (None: the rule
+    set's)."""
 
     key: str
     label: Promise
@@ -141,6 +169,9 @@ class CaseType:
     limit_kinds: tuple[str, ...]  # every value `limit_kind` takes
     span: Promise
     visible: Callable[[Any], models.QuerySet[Any]]
+    extension_kind: str | None = None
+    extension_chosen: bool = False
+    own_limit: Callable[[], Combinable] | None = None
 
     @property
     def department_field(self) -> str:
@@ -157,6 +188,19 @@ class CaseType:
 
 def _kind(kind: str) -> Callable[[], Value]:
     return lambda: Value(kind, output_field=models.CharField())
+
+
+def _complaint_reply_days() -> Combinable:
+    """The period for the written reply of the city overlay in force on the day the complaint was received
+    in its department's city, when the overlay sets one (None: the rule set's), as
+    `objections.complaint_services.reply_due` gives it at filing. The overlays are a handful of rows."""
+    overlays = CityOverlay.objects.filter(
+        in_force_on(cast(Any, OuterRef("sd"))), city=OuterRef("department__city"), published_at__isnull=False
+    )
+    return Subquery(
+        overlays.order_by("-effective_from", "-version").values("complaint_reply_days")[:1],
+        output_field=models.IntegerField(),
+    )
 
 
 def _reconsideration_kind() -> Case:
@@ -180,6 +224,7 @@ CASE_TYPES: tuple[CaseType, ...] = (
         limit_kinds=("repair.total",),
         span=_("from receipt to the decision"),
         visible=lambda user: scoped(user, RepairCase.objects.all()),
+        extension_kind="repair.extend",
     ),
     CaseType(
         key="objection",
@@ -193,6 +238,8 @@ CASE_TYPES: tuple[CaseType, ...] = (
         limit_kinds=("objection.verify",),
         span=_("from acceptance to the decision"),
         visible=lambda user: scoped(user, Objection.objects.all()),
+        extension_kind="objection.extend",  # the head approves a number of working days
+        extension_chosen=True,
     ),
     CaseType(
         key="reconsideration",
@@ -206,6 +253,7 @@ CASE_TYPES: tuple[CaseType, ...] = (
         limit_kinds=("reconsideration.decide", "reconsideration.decide_simplified"),
         span=_("from acceptance to the decision"),
         visible=lambda user: scoped(user, Reconsideration.objects.all()),
+        extension_kind="reconsideration.extend",
     ),
     CaseType(
         key="complaint",
@@ -219,6 +267,7 @@ CASE_TYPES: tuple[CaseType, ...] = (
         limit_kinds=("complaint.reply",),
         span=_("from receipt to the written reply"),
         visible=complaints_for,
+        own_limit=_complaint_reply_days,
     ),
 )
 CASE_TYPE = {case_type.key: case_type for case_type in CASE_TYPES}
@@ -331,10 +380,15 @@ class Limit:
     kind: str
     value: int
     unit: str  # "wd" or "cd"; other units are measured in calendar days
+    extension: int = 0  # an extended case's extension, in the same unit
 
     @property
     def in_working_days(self) -> bool:
         return self.unit == "wd"
+
+    @property
+    def allowed(self) -> int:
+        return self.value + self.extension
 
 
 @dataclass
@@ -344,7 +398,8 @@ class Histogram:
     counts: dict[int, int] = field(default_factory=dict)
     beyond_window: int = 0  # started before the calendar table: longer than any limit
     within: int = 0
-    limits: set[int] = field(default_factory=set)
+    extended: int = 0  # compared with their extended limit
+    limits: set[int] = field(default_factory=set)  # the limits before any extension
     units: set[str] = field(default_factory=set)
 
     @property
@@ -389,11 +444,13 @@ class Histogram:
             self.beyond_window += count
         else:
             self.counts[duration] = self.counts.get(duration, 0) + count
-            if limit is not None and duration <= limit.value:
+            if limit is not None and duration <= limit.allowed:
                 self.within += count
         if limit is not None:
             self.limits.add(limit.value)
             self.units.add("wd" if limit.in_working_days else "cd")
+            if limit.extension:
+                self.extended += count
 
 
 @dataclass
@@ -423,11 +480,91 @@ def _limits(kinds: Iterable[str]) -> dict[tuple[int, str], Limit]:
     return {(ruleset, kind): Limit(kind, value, unit) for ruleset, kind, value, unit in rows}
 
 
+# A typed NULL: PostgreSQL cannot unite an untyped one with the other branches' numbers.
+_NO_NUMBER = Cast(Value(None), output_field=models.IntegerField())
+
+
+def _extended(case_type: CaseType) -> Combinable:
+    if case_type.extension_kind is None:
+        return Value(False, output_field=models.BooleanField())
+    return F("extended")
+
+
+def _extension(case_type: CaseType) -> Combinable:
+    """The extension chosen for an extended case, as its extension deadline holds it; looked up only for
+    the extended cases, by the deadlines' subject index. Not for an extension a rule fixes (a repair's, a
+    reconsideration's): the rule set has it, and a subquery per decided case of the largest tables doubles
+    the statement's estimated cost (PostgreSQL's JIT compiler then starts, for seconds)."""
+    if not case_type.extension_chosen:
+        return _NO_NUMBER
+    from django.contrib.contenttypes.models import ContentType
+
+    content_type = ContentType.objects.get_for_model(case_type.model)  # cached per process
+    served = Deadline.objects.filter(
+        content_type_id=content_type.pk, object_id=OuterRef("pk"), kind=case_type.extension_kind
+    )
+    return Case(
+        When(extended=True, then=Subquery(served.order_by("-pk").values("value")[:1])),
+        default=None,
+        output_field=models.IntegerField(),
+    )
+
+
+def _own_limit(case_type: CaseType) -> Combinable:
+    if case_type.own_limit is None:
+        return _NO_NUMBER
+    return case_type.own_limit()
+
+
+def _limit_of(
+    case_type: CaseType,
+    limits: dict[tuple[int, str], Limit],
+    ruleset: int,
+    kind: str,
+    extended: bool,
+    extension: int | None,
+    own: int | None,
+) -> Limit | None:
+    """The limit one group of cases is compared with: its rule set's, or the case's own (a city's period
+    for complaints), plus the extension of an extended case: the one chosen for it, else the rule set's
+    (an extended objection without its extension deadline has no known extension: its plain limit)."""
+    limit = limits.get((ruleset, kind))
+    if limit is None:
+        return None
+    if own is not None:
+        limit = replace(limit, value=own)
+    if extended and case_type.extension_kind is not None:
+        rule = limits.get((ruleset, case_type.extension_kind))
+        if extension is None and rule is not None:
+            extension = rule.value
+        if extension:
+            limit = replace(limit, extension=extension)
+    return limit
+
+
+@contextmanager
+def _without_jit() -> Iterator[None]:
+    """On PostgreSQL, a transaction without the JIT compiler: on a large table the histogram's estimated
+    cost passes the JIT thresholds, and compiling the plan then costs seconds (measured with 1,000,000
+    cases: 3.7 s instead of 0.5 s for 90 days)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield
+
+
 def handling_times(user: Any, *, period: Period, departments: Collection[int] | None) -> Handling:
     """For the cases `user` may see that were decided in `period`: durations against the legal limit of
-    each case's own rule set, per type and answering department. Three statements: the rules, the calendar
-    overrides, and the histogram (see the module's docstring)."""
-    limits = _limits(kind for case_type in CASE_TYPES for kind in case_type.limit_kinds)
+    each case (its rule set's, the city's own for a complaint, plus the extension of an extended case), per
+    type and answering department. Three statements: the rules, the calendar overrides, and the histogram
+    (see the module's docstring)."""
+    limits = _limits(
+        kind
+        for case_type in CASE_TYPES
+        for kind in (*case_type.limit_kinds, *filter(None, [case_type.extension_kind]))
+    )
     first = period.start - timedelta(days=LOOKBACK_DAYS)
     cal = calendar_table(first, period.end)
     adapt = connection.ops.adapt_datefield_value
@@ -467,7 +604,8 @@ def handling_times(user: Any, *, period: Period, departments: Collection[int] | 
                 sd=TruncDate(case_type.start_field, tzinfo=tz),
                 ed=TruncDate(case_type.end_field, tzinfo=tz),
             )
-            .values("dep", "rs", "lk", "sd", "ed")
+            .annotate(x=_extended(case_type), ext=_extension(case_type), own=_own_limit(case_type))
+            .values("dep", "rs", "lk", "sd", "ed", "x", "ext", "own")
             .annotate(n=Count("pk"))
         )
         try:
@@ -475,21 +613,21 @@ def handling_times(user: Any, *, period: Period, departments: Collection[int] | 
         except EmptyResultSet:  # nothing to see (a head of no department): no branch
             continue
         branches.append(
-            f"SELECT %s, c.dep, c.rs, c.lk, {measure}, SUM(c.n) FROM ({inner}) c "  # noqa: S608
-            "LEFT JOIN cal cs ON cs.d = c.sd LEFT JOIN cal ce ON ce.d = c.ed "
-            f"GROUP BY c.dep, c.rs, c.lk, {measure}"
+            f"SELECT %s, c.dep, c.rs, c.lk, c.x, c.ext, c.own, {measure}, SUM(c.n) "  # noqa: S608
+            f"FROM ({inner}) c LEFT JOIN cal cs ON cs.d = c.sd LEFT JOIN cal ce ON ce.d = c.ed "
+            f"GROUP BY c.dep, c.rs, c.lk, c.x, c.ext, c.own, {measure}"
         )
         params += [case_type.key, *measure_params, *inner_params, *measure_params]
     rows: list[tuple[Any, ...]] = []
     if branches:
         sql = f"WITH cal(d, w, o) AS (VALUES {values}) " + " UNION ALL ".join(branches)
-        with connection.cursor() as cursor:
+        with _without_jit(), connection.cursor() as cursor:
             cursor.execute(sql, cal_params + params)
             rows = cursor.fetchall()
     overall: dict[str, Histogram] = defaultdict(Histogram)
     by_department: dict[tuple[str, int | None], Histogram] = defaultdict(Histogram)
-    for key, department, ruleset, kind, duration, total in rows:
-        limit = limits.get((ruleset, kind))
+    for key, department, ruleset, kind, extended, extension, own, duration, total in rows:
+        limit = _limit_of(CASE_TYPE[key], limits, ruleset, kind, bool(extended), extension, own)
         count = int(total)  # SUM() of a count is a decimal on PostgreSQL
         overall[key].add(duration, count, limit)
         by_department[(key, department)].add(duration, count, limit)

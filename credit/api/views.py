@@ -91,7 +91,7 @@ class AccessLoggedMixin(GenericAPIView):  # type: ignore[type-arg]
                 person_ids=person_ids,
                 action=action,
                 purpose=purpose,
-                path=self.request.get_full_path(),
+                path=self.request.path,
             )
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -68,6 +68,10 @@ def resolve_purpose(user: Any, purpose: str | None, note: str = "", case: str | 
 
 
 def log_access(*, user: Any, person_ids: Iterable[int], action: str, purpose: Purpose, path: str = "") -> int:
+    """Log that `user` saw the records of `person_ids`. `path` is the page's address; its query string is
+    dropped, whoever passes one: it may carry what was searched for (a full ID number, `?id_number=`), and
+    ID numbers never appear in logs. Callers pass `request.path`."""
+    path = path.split("?", 1)[0]
     case = purpose.case
     case_type = ContentType.objects.get_for_model(case) if case is not None else None
     rows = [

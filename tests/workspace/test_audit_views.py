@@ -5,24 +5,28 @@ a byte-order mark, safe from formula injection, recorded before it is sent), and
 from __future__ import annotations
 
 import csv
+import importlib
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
 
 from credit.models import AccessLog, TransitionLog
-from credit.models.audit import AccessPurpose
+from credit.models.audit import AccessPurpose, AppendOnlyError, AuditExport
 from credit.models.people import Role
+from credit.services.access import Purpose, log_access
 from repair.models import RepairCase
 from tests.conftest import Personas
-from tests.factories import make_record
+from tests.factories import make_record, resident_id
 from tests.workspace.test_dashboard import repair
 from workspace import auditlog
 
@@ -223,22 +227,72 @@ class TestExport:
         assert by_step["repair"][2] == log["market"].number and by_step["repair"][9] == log["case"].number
         assert by_step["accept"][0] == "2026-11-03T09:00:00+08:00" and by_step["accept"][8] == "材料齐全"
 
-    def test_the_export_is_recorded_before_it_is_sent_and_not_in_itself(
+    def test_the_export_is_recorded_before_it_is_sent_in_its_own_table(
         self, personas: Personas, log: dict[str, Any]
     ) -> None:
-        before = TransitionLog.objects.order_by("-pk").values_list("pk", flat=True).first()
+        steps = TransitionLog.objects.count()
+        last = TransitionLog.objects.order_by("-pk").values_list("pk", flat=True).first()
         response = browser(personas.auditor).post(TRANSITIONS + "export/", {"actor": "officer"})
-        record = TransitionLog.objects.get(transition="export_transitions_log")
-        assert record.actor == personas.auditor and record.object_id == personas.auditor.pk
-        assert record.payload == {
-            "log": "transitions",
-            "from": "2026-10-25",
-            "to": "2026-11-23",
-            "actor": "officer",
-            "up_to_id": before,
-        }
+        # Recorded before a byte is read, and not as a legal step.
+        record = AuditExport.objects.get()
+        assert (record.user, record.log, record.up_to_id) == (personas.auditor, "transitions", last)
+        assert record.filters == {"from": "2026-10-25", "to": "2026-11-23", "actor": "officer"}
+        assert TransitionLog.objects.count() == steps
+        # A step taken while the file streams is after the bound: not in this export.
+        later = step(log["case"], "note", personas.officer, "2026-11-22 10:00")
         rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
-        assert len(rows) == 3  # the header and the officer's two steps; the export's own row is not in it
+        assert len(rows) == 3 and later.pk > record.up_to_id  # the header and the officer's two steps
+
+    def test_each_export_is_a_row_and_the_table_is_append_only(self, personas: Personas) -> None:
+        auditor = browser(personas.auditor)
+        b"".join(auditor.post(TRANSITIONS + "export/").streaming_content)
+        b"".join(auditor.post(ACCESSES + "export/", {"person": "7", "action": "list"}).streaming_content)
+        first, second = AuditExport.objects.order_by("pk")
+        assert (first.log, second.log) == ("transitions", "accesses")
+        assert second.filters == {"from": "2026-10-25", "to": "2026-11-23", "action": "list", "person": 7}
+        assert second.up_to_id == 0  # nothing in the access log yet
+        with pytest.raises(AppendOnlyError):
+            second.save()
+        with pytest.raises(AppendOnlyError):
+            AuditExport.objects.filter(pk=first.pk).update(up_to_id=1)
+        with pytest.raises(AppendOnlyError):
+            AuditExport.objects.all().delete()
+
+    def test_the_admin_shows_the_exports_read_only(self, personas: Personas) -> None:
+        b"".join(browser(personas.auditor).post(ACCESSES + "export/").streaming_content)
+        record = AuditExport.objects.get()
+        admin, base = browser(personas.admin), "/admin/credit/auditexport/"
+        changelist = admin.get(base)
+        assert changelist.status_code == 200 and "auditor" in changelist.content.decode()
+        assert admin.get(f"{base}{record.pk}/change/").status_code == 200
+        assert admin.post(f"{base}{record.pk}/change/", {"log": "x"}).status_code == 403
+        assert admin.get(f"{base}add/").status_code == 403
+        assert admin.post(f"{base}{record.pk}/delete/", {"post": "yes"}).status_code == 403
+        assert AuditExport.objects.get().log == "accesses"
+
+    def test_an_invalid_export_is_refused_and_not_recorded(self, personas: Personas) -> None:
+        response = browser(personas.auditor).post(TRANSITIONS + "export/", {"start": "someday"})
+        assert response.status_code == 400 and not AuditExport.objects.exists()
+
+    def test_exports_recorded_in_the_transition_log_move_to_their_table(self, personas: Personas) -> None:
+        """The migration that made the table copies the exports the transition log recorded before it."""
+        old = TransitionLog.objects.create(
+            content_type=ContentType.objects.get_for_model(personas.auditor),
+            object_id=personas.auditor.pk,
+            transition="export_accesses_log",
+            from_state="",
+            to_state="",
+            actor=personas.auditor,
+            actor_label="auditor",
+            payload={"log": "accesses", "from": "2026-11-01", "to": "2026-11-20", "up_to_id": 41},
+            at=at("2026-11-20 10:00"),
+        )
+        migration = importlib.import_module("credit.migrations.0015_audit_export_and_log_indexes")
+        migration.copy_exports(django_apps, None)
+        copied = AuditExport.objects.get()
+        assert (copied.user, copied.log, copied.up_to_id) == (personas.auditor, "accesses", 41)
+        assert copied.at == old.at
+        assert copied.filters == {"from": "2026-11-01", "to": "2026-11-20"}
 
     def test_more_special_starts_are_neutralised(self) -> None:
         assert [
@@ -323,8 +377,9 @@ class TestAccessLog:
         assert header[6] == "person" and row[6] == f"#{personas.other_person.pk}"
         assert row[5] == "'=cmd|' /C calc'!A0" and row[9] == "/api/v1/records/"
         assert "370202199003070029" not in body.decode("utf-8-sig")
-        record = TransitionLog.objects.get(transition="export_accesses_log")
-        assert record.actor == personas.auditor and record.payload["purpose"] == "other"
+        record = AuditExport.objects.get()
+        assert (record.user, record.log) == (personas.auditor, "accesses")
+        assert record.filters["purpose"] == "other" and record.up_to_id == accesses["old"].pk
 
     def test_constant_queries(
         self, personas: Personas, log: dict[str, Any], accesses: dict[str, AccessLog]
@@ -350,7 +405,7 @@ class TestWhoMaySee:
         client = browser(getattr(personas, who))
         assert client.get(url).status_code == 403
         assert client.post(url + "export/").status_code == 403
-        assert not TransitionLog.objects.filter(transition__startswith="export_").exists()
+        assert not AuditExport.objects.exists()
 
     def test_an_administrator_with_the_audit_role(self, personas: Personas) -> None:
         personas.admin.groups.add(Group.objects.get(name=Role.AUDITOR))
@@ -362,6 +417,7 @@ class TestWhoMaySee:
         response = Client().get(url)
         assert response.status_code == 302 and "login" in response["Location"]
         assert Client().post(url + "export/").status_code == 302
+        assert not AuditExport.objects.exists()
 
     def test_the_dashboard_and_logs_link_each_other_for_the_auditor(self, personas: Personas) -> None:
         html = browser(personas.auditor).get(TRANSITIONS).content.decode()
@@ -374,3 +430,119 @@ def test_cursor_round_trip() -> None:
     assert auditlog.LogCursor.parse(str(cursor)) == cursor
     with pytest.raises(ValueError):
         auditlog.LogCursor.parse("abc")
+
+
+class TestNoIdNumberInTheAccessLog:
+    """An access is logged with the page's path, never its query string: a search by ID number carries the
+    whole number in `?id_number=`, and ID numbers never appear in logs."""
+
+    def test_a_records_lookup_by_id_number(self, personas: Personas, api: APIClient) -> None:
+        record = make_record(
+            person=personas.other_person, department=personas.market, decision_date=date(2026, 5, 31)
+        )
+        number = resident_id(2)
+        api.force_authenticate(personas.intake)
+        listed = api.get("/api/v1/records/", {"purpose": "identity_check", "id_number": number})
+        assert [row["id"] for row in listed.data["results"]] == [record.pk]
+        viewed = api.get(f"/api/v1/records/{record.pk}/", {"purpose": "identity_check", "id_number": number})
+        assert viewed.status_code == 200
+        logged = list(AccessLog.objects.order_by("pk"))
+        assert [(entry.action, entry.path) for entry in logged] == [
+            ("list", "/api/v1/records/"),
+            ("view", f"/api/v1/records/{record.pk}/"),
+        ]
+        assert all(entry.person_id == personas.other_person.pk for entry in logged)
+        for entry in AccessLog.objects.values():
+            text = " ".join(str(value) for value in entry.values()).upper()
+            assert number.upper() not in text and number[-6:].upper() not in text
+
+    def test_a_case_task_page_opened_with_a_query_string(self, personas: Personas) -> None:
+        from repair.flows import RepairFlow
+        from tests.repair.test_cases import file
+        from tests.repair.test_workflow_pages import task_at, url
+
+        record = make_record(
+            person=personas.applicant_person, department=personas.market, decision_date=date(2026, 5, 31)
+        )
+        case = file(personas, record)
+        examine = task_at(case["id"], RepairFlow.examine)
+        officer = browser(personas.officer)
+        assert officer.post(url(examine, "assign")).status_code == 302
+        page = officer.get(url(examine, "execute"), {"id_number": resident_id(1), "back": "/x/"})
+        assert page.status_code == 200
+        assert AccessLog.objects.get(user=personas.officer).path == url(examine, "execute")
+
+    def test_whoever_passes_a_query_string_it_is_dropped(self, personas: Personas) -> None:
+        log_access(
+            user=personas.officer,
+            person_ids=[personas.applicant_person.pk],
+            action=AccessLog.Action.VIEW,
+            purpose=Purpose(AccessPurpose.ENQUIRY),
+            path=f"/staff/cases/repair/1/?id_number={resident_id(1)}",
+        )
+        assert AccessLog.objects.get().path == "/staff/cases/repair/1/"
+
+
+def _plan(sql: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}")
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_the_log_pages_read_their_indexes_on_postgresql(personas: Personas, log: dict[str, Any]) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("EXPLAIN plans are checked on PostgreSQL (set DATABASE_URL)")
+    with connection.cursor() as cursor:
+        # With sequential scans priced out, a table still read in full is one no index can serve.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    # Logs of a few thousand rows about other cases over the year, and their statistics: the plans are
+    # chosen by the planner's estimates, as they would be on a full log.
+    case, repair_type = log["case"], ContentType.objects.get_for_model(RepairCase)
+    moments = [at("2026-01-01 09:00") + timedelta(minutes=150 * n) for n in range(3000)]
+    AccessLog.objects.bulk_create(
+        AccessLog(
+            user=personas.officer,
+            person=personas.applicant_person,
+            action=AccessLog.Action.VIEW,
+            purpose=AccessPurpose.CASE,
+            case_content_type=repair_type,
+            case_object_id=100_000 + n,
+            at=moment,
+        )
+        for n, moment in enumerate(moments)
+    )
+    TransitionLog.objects.bulk_create(
+        TransitionLog(
+            content_type=repair_type,
+            object_id=100_000 + n,
+            object_number=f"XF-OTHER-{n:05d}",
+            transition="accept",
+            from_state="a",
+            to_state="b",
+            actor_label="officer",
+            via_content_type=repair_type if n % 3 == 0 else None,
+            via_object_id=200_000 + n if n % 3 == 0 else None,
+            at=moment,
+        )
+        for n, moment in enumerate(moments)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE credit_accesslog")
+        cursor.execute("ANALYZE credit_transitionlog")
+    access(personas.officer, personas.applicant_person, "2026-11-03 10:00", case=case)
+    first, last = date(2026, 1, 1), date(2026, 11, 23)
+    pages = {
+        "accesslog_at": auditlog.accesses(auditlog.Filters(first, last)),
+        "accesslog_case": auditlog.accesses(auditlog.Filters(first, last, number=case.number)),
+        "transitionlog_number transitionlog_via": auditlog.transitions(
+            auditlog.Filters(first, last, number=case.number)
+        ),
+    }
+    auditlog.numbered(case.number)  # content types cached
+    for indexes, queryset in pages.items():
+        with CaptureQueriesContext(connection) as queries:
+            auditlog.page(queryset, after=None)
+        plan = _plan(queries[-1]["sql"])
+        for index in indexes.split():
+            assert index in plan, plan
+        assert "Seq Scan on credit_accesslog" not in plan and "Seq Scan on credit_transitionlog" not in plan
