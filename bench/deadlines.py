@@ -219,10 +219,9 @@ def worker_sweep(args: argparse.Namespace, var_dir: Path) -> tuple[float, int]:
     Returns the seconds until no due timer is left, and the fired count read back from the database."""
     import subprocess
 
+    from celery import Celery
     from viewflow.workflow.models import Task
     from viewflow.workflow.status import STATUS
-
-    from config.celery import app
 
     env = {
         **os.environ,
@@ -230,9 +229,12 @@ def worker_sweep(args: argparse.Namespace, var_dir: Path) -> tuple[float, int]:
         "TIMER_SWEEP_BATCH": str(args.batch),
         "TIMER_SWEEP_HELPERS": str(args.concurrency - 1),
     }
-    # Seeding queued its after-filing tasks on the filesystem broker; the worker's broker gets its own
-    # connection.
-    connection = app.connection_for_write(args.broker)
+    # This process's Celery app queues on the filesystem broker (seeding queued its after-filing tasks there);
+    # beat's tick goes to the worker's broker through an app of its own.
+    # (Celery reads CELERY_BROKER_URL from the environment before any broker it is given.)
+    previous_broker = os.environ["CELERY_BROKER_URL"]
+    os.environ["CELERY_BROKER_URL"] = args.broker
+    app = Celery("bench", broker=args.broker)
     log = open(var_dir / "worker.log", "w")  # noqa: SIM115
     worker = subprocess.Popen(  # noqa: S603  (this interpreter, fixed arguments)
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
@@ -240,25 +242,23 @@ def worker_sweep(args: argparse.Namespace, var_dir: Path) -> tuple[float, int]:
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        app.control.purge(connection=connection)
-        while not app.control.ping(timeout=0.5, connection=connection):
+        app.control.purge()
+        while not app.control.ping(timeout=0.5):
             if worker.poll() is not None:
                 raise RuntimeError(f"the worker did not start; see {var_dir / 'worker.log'}")
         due = Task.objects.filter(flow_task_type="TIMER", status=STATUS.SCHEDULED, scheduled__lt="2026-06-01")
         began = time.perf_counter()
-        app.send_task("credit.tasks.fire_due_workflow_timers", connection=connection)
+        app.send_task("credit.tasks.fire_due_workflow_timers")
         while due.exists():
             time.sleep(0.05)
         seconds = time.perf_counter() - began
-        while (
-            app.control.inspect(timeout=1, connection=connection).active().get(f"bench@{os.uname().nodename}")
-        ):
+        while app.control.inspect(timeout=1).active().get(f"bench@{os.uname().nodename}"):
             time.sleep(0.2)  # the sweeps are finishing (nothing left to claim)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
         log.close()
-        connection.release()
+        os.environ["CELERY_BROKER_URL"] = previous_broker
     fired = Task.objects.filter(flow_task_type="TIMER", status=STATUS.DONE).count()
     return seconds, fired
 

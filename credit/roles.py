@@ -100,6 +100,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_STAFF,
         "credit.view_transitionlog",
         "credit.view_accesslog",
+        "credit.view_auditexport",
         "objections.view_complaint",
     ],
 }

@@ -132,7 +132,7 @@ class CaseMixin(StaffMixin):
             person_ids=[case.person_id],
             action=action,
             purpose=Purpose(AccessPurpose.CASE, "", case),
-            path=self.request.get_full_path(),
+            path=self.request.path,
         )
 
     def case_url(self, case: Any) -> str:
@@ -873,7 +873,7 @@ class WalkInPersonView(StaffMixin, View):
             person_ids=[person.pk],
             action=AccessLog.Action.LIST,
             purpose=Purpose(AccessPurpose.ENQUIRY, _("Walk-in filing at the counter")),
-            path=self.request.get_full_path(),
+            path=self.request.path,
         )
         context = {
             "person": person,

@@ -332,17 +332,23 @@ def _quote_column(model: type[models.Model], name: str) -> str:
 def overdue_counts(
     *, now: datetime | None = None, departments: Collection[int] | None = None
 ) -> list[OverdueCount]:
-    """How many pending deadlines are past their due moment now (`Deadline.objects.overdue`), per answering
+    """How many open deadlines are past their due moment now (`Deadline.objects.overdue`), per answering
     department and kind: the rows `credit.reports.overdue_now` lists, counted. One statement, per subject
-    model a JOIN of the pending, past-due deadlines (the partial index `deadline_pending_due`) to the
-    subject's table; deadlines of other models (no department) only when all departments are asked for."""
+    model a JOIN of the open, past-due deadlines (the partial indexes `deadline_pending_due` and
+    `deadline_missed_open`) to the subject's table; deadlines of other models (no department) only when all
+    departments are asked for."""
     from django.contrib.contenttypes.models import ContentType
 
     today = timezone.localdate(now or timezone.now())
     q = connection.ops.quote_name
     deadline = q(Deadline._meta.db_table)
-    where = "d.status = %s AND d.due_date < %s"
-    base: list[Any] = [Deadline.Status.PENDING, connection.ops.adapt_datefield_value(today)]
+    # Open: pending, or marked missed with the step still outstanding (credit.models.deadlines.OPEN).
+    where = "(d.status = %s OR (d.status = %s AND d.closed_at IS NULL)) AND d.due_date < %s"
+    base: list[Any] = [
+        Deadline.Status.PENDING,
+        Deadline.Status.MISSED,
+        connection.ops.adapt_datefield_value(today),
+    ]
     branches, params, content_type_ids = [], [], []
     for model, department_field in subject_models():
         content_type_id = ContentType.objects.get_for_model(model).pk

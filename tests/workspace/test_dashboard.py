@@ -18,7 +18,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from credit.models import CalendarDay, CityOverlay, CreditRecord, Deadline, Department, RuleSet
-from credit.services.deadlines import close_deadline, open_deadline
+from credit.reports import overdue_now
+from credit.services.deadlines import close_deadline, mark_missed_deadlines, open_deadline
 from objections.complaint import Complaint
 from objections.models import Objection
 from objections.reconsideration import Reconsideration
@@ -305,6 +306,10 @@ class TestFigures:
         assert stats.overdue_counts(departments={personas.environment.pk}) == [
             stats.OverdueCount(personas.environment.pk, "objection.forward", 1)
         ]
+        # The sweep marks them missed; they stay overdue, and counted, until their steps are taken.
+        mark_missed_deadlines()
+        assert {(c.department_id, c.kind): c.count for c in stats.overdue_counts()} == counts
+        assert sum(counts.values()) == len(overdue_now().rows)
 
     def test_percentiles_are_nearest_rank(self) -> None:
         histogram = stats.Histogram()
