@@ -3,7 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class WorkspaceConfig(AppConfig):
-    """The staff pages: queues, the case file, the reviewer's and head's screens, dashboard and audit views."""
+    """The staff pages: queues, the case file, the reviewer's and head's screens, the dashboard, the audit
+    views."""
 
     name = "workspace"
     verbose_name = _("Staff workspace")
