@@ -246,7 +246,9 @@ def worker_sweep(args: argparse.Namespace, var_dir: Path) -> tuple[float, int]:
         while not app.control.ping(timeout=0.5):
             if worker.poll() is not None:
                 raise RuntimeError(f"the worker did not start; see {var_dir / 'worker.log'}")
-        due = Task.objects.filter(flow_task_type="TIMER", status=STATUS.SCHEDULED, scheduled__lt="2026-06-01")
+        due = Task.objects.filter(
+            flow_task_type="TIMER", status=STATUS.SCHEDULED, scheduled__lt="2026-06-01T00:00:00+08:00"
+        )
         began = time.perf_counter()
         app.send_task("credit.tasks.fire_due_workflow_timers")
         while due.exists():
