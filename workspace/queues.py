@@ -23,7 +23,6 @@ an exact ID number is, and its view logs the access (workspace.queue_views).
 from __future__ import annotations
 
 import heapq
-import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -349,23 +348,6 @@ def _after_created(key: Key | None, *, descending: bool = False) -> Q:
 FEW_CASES = 5000
 
 
-def estimated_rows(queryset: models.QuerySet[Any]) -> int | None:
-    """PostgreSQL's own estimate of how many rows `queryset` returns, from its statistics (EXPLAIN plans the
-    query without running it: no count over the queue); None on other databases."""
-    if connection.vendor != "postgresql":
-        return None
-    try:
-        sql, params = queryset.query.sql_with_params()
-    except EmptyResultSet:  # a condition no row meets (e.g. a user of no department)
-        return 0
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    return int(plan[0]["Plan"]["Plan Rows"])
-
-
 def _scope(cases: models.QuerySet[Any] | None, narrow: bool, few_rows: bool = False) -> tuple[str, Any]:
     """How to find the rows of the cases in scope, chosen here rather than left to the planner, whose
     guesses across these joins were measured to be wrong by orders of magnitude (a hash of a whole node's
@@ -373,12 +355,14 @@ def _scope(cases: models.QuerySet[Any] | None, narrow: bool, few_rows: bool = Fa
 
     - ("all", None): every case of the type (a city-wide role, no filter);
     - ("search", cases): a search names a handful of cases: the planner starts from them;
-    - ("ids", [ids]): few cases (a small department's reviews): their ids are read first (index on
-      department and state) and the rows looked up by them: the cost follows the cases in scope;
+    - ("few", cases): few cases (a small department's reviews): the rows are looked up by the cases' ids
+      (index on department and state, then the rows' index by case), then sorted: the cost follows the
+      cases in scope;
     - ("walk", cases): many: the rows are walked in the index's order, each one's case checked by a scalar
       subquery (which the planner cannot turn into a hash over every case in scope), until the page is
-      full: the cost follows how rare the user's cases are among all.
-    Few or many: PostgreSQL's estimate of the cases in scope, then (or elsewhere) a bounded read of them."""
+      full: the cost follows how rare the user's cases are among all;
+    - ("none", None): no case in scope.
+    Few or many: a bounded count of the cases (index `<case>_queue_scope`, at most FEW_CASES + 1 entries)."""
     if cases is None:
         return "all", None
     if narrow:
@@ -386,20 +370,20 @@ def _scope(cases: models.QuerySet[Any] | None, narrow: bool, few_rows: bool = Fa
     cases = cases.order_by()  # a case type's default order would only add a sort to these reads
     if few_rows:  # the rows are few already (an inbox's): each one's case is checked
         return "walk", cases
-    ids = cases.values_list("pk", flat=True)
+    ids = cases.values("pk")
     sql, params = _sql_or_none(ids)
     if sql is None:
-        return "ids", []
-    # Many cases stay many for a while: that answer is kept for a minute (per process), sparing the
-    # estimate on every page of a large department. Few cases are read again on every page.
+        return "none", None
+    # Many cases stay many for a while: that answer is kept for a minute (per process), sparing a large
+    # department's pages the bounded count. Few cases are counted again on every page.
     key = (sql, tuple(params))
     if _many.get(key, 0.0) > time.monotonic():
         return "walk", cases
-    estimate = estimated_rows(ids)
-    if estimate is None or estimate <= FEW_CASES:
-        few = list(ids[: FEW_CASES + 1])  # a bounded read, not a count
-        if len(few) <= FEW_CASES:
-            return "ids", few
+    found = ids[: FEW_CASES + 1].count()  # a bounded count, not a count of the queue
+    if found == 0:
+        return "none", None
+    if found <= FEW_CASES:
+        return "few", cases
     if len(_many) > 10_000:
         _many.clear()
     _many[key] = time.monotonic() + 60
@@ -407,6 +391,9 @@ def _scope(cases: models.QuerySet[Any] | None, narrow: bool, few_rows: bool = Fa
 
 
 _many: dict[tuple[str, tuple[Any, ...]], float] = {}
+# The columns holding a row's case id, as the queries below name them.
+_DEADLINE_CASE = '"credit_deadline"."object_id"'
+_PROCESS_CASE = '"viewflow_process"."artifact_object_id"'
 
 
 def _sql_or_none(queryset: models.QuerySet[Any]) -> tuple[str | None, Any]:
@@ -416,11 +403,18 @@ def _sql_or_none(queryset: models.QuerySet[Any]) -> tuple[str | None, Any]:
         return None, ()
 
 
-def _in_scope(rows: models.QuerySet[Any], field: str, scope: tuple[str, Any]) -> models.QuerySet[Any]:
-    """Keep the rows whose case (its id in `field`) is in scope (see _scope)."""
+def _in_scope(
+    rows: models.QuerySet[Any], field: str, column: str, scope: tuple[str, Any]
+) -> models.QuerySet[Any]:
+    """Keep the rows whose case (its id in `field`, the SQL `column`) is in scope (see _scope)."""
     how, what = scope
-    if how in ("search", "ids"):
-        return rows.filter(**{f"{field}__in": what.values("pk") if how == "search" else what})
+    if how == "few" and connection.vendor == "postgresql":
+        # The cases' ids as one array, computed once: the rows' index is then probed for each id; never a
+        # join the planner could turn into a hash of every row.
+        sql, params = what.values("pk").query.sql_with_params()
+        return rows.extra(where=[f"{column} = ANY(ARRAY({sql}))"], params=list(params))  # noqa: S610
+    if how in ("search", "few"):
+        return rows.filter(**{f"{field}__in": what.values("pk")})
     if how == "walk":
         case = what.filter(pk=OuterRef(field)).values("pk")[:1]
         return rows.annotate(in_scope=Subquery(case)).filter(in_scope__isnull=False)
@@ -463,12 +457,13 @@ def _timed_keys(
     deadlines = deadlines.filter(_after_due(after))
     nodes = [s.node for s in chosen]
     scope = _scope(cases, filters.narrow, few_rows=owned is not None)
-    if scope[0] == "ids" and not scope[1]:
+    if scope[0] == "none":
         return []
-    if owned is None and scope[0] == "ids" and limit is not None and connection.vendor == "postgresql":
+    if owned is None and scope[0] == "few" and limit is not None and connection.vendor == "postgresql":
         # The few cases' deadlines sorted first (from the index alone), their tasks checked after, until
         # the page is full: not the task of every candidate.
-        found = _sorted_then_checked(_in_scope(deadlines, "object_id", scope), nodes, host, limit)
+        few = _in_scope(deadlines, "object_id", _DEADLINE_CASE, scope)
+        found = _sorted_then_checked(few, nodes, host, limit)
         return [((0, due, pk), task_id) for pk, due, task_id in found]
     if owned is not None:  # the few tasks of an inbox: the database starts from them
         deadlines = deadlines.filter(task__previous__in=owned)
@@ -479,7 +474,7 @@ def _timed_keys(
         **{f"to_task__{name}": value for name, value in host.items()},
     ).values("to_task_id")[:1]
     deadlines = deadlines.annotate(host=Subquery(tasks)).filter(host__isnull=False)
-    ordered = _in_scope(deadlines, "object_id", scope).order_by("due_date", "pk")
+    ordered = _in_scope(deadlines, "object_id", _DEADLINE_CASE, scope).order_by("due_date", "pk")
     rows = ordered.values_list("pk", "due_date", "host")
     if limit is not None:
         rows = rows[:limit]
@@ -540,7 +535,10 @@ def _untimed_keys(
     if owned is not None:
         tasks = tasks.filter(pk__in=owned)
     tasks = tasks.filter(_after_created(after, descending=descending))
-    tasks = _in_scope(tasks, "process__artifact_object_id", _scope(cases, filters.narrow, owned is not None))
+    scope = _scope(cases, filters.narrow, owned is not None)
+    if scope[0] == "none":
+        return []
+    tasks = _in_scope(tasks, "process__artifact_object_id", _PROCESS_CASE, scope)
     tasks = tasks.order_by("-created", "-pk") if descending else tasks.order_by("created", "pk")
     found = tasks.values_list("pk", "created")
     if limit is not None:
