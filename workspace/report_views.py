@@ -281,7 +281,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ],
         overdue_next=_with(request, overdue_after=str(overdue.next)) if overdue.next else None,
         overdue_total=sum(r.overdue for r in department_rows),
-        repair_limit=_limit_label(repair_limit, "wd") if repair_limit else "—",
+        repair_limit=_limit_label(repair_limit, "wd") if repair_limit else "",
         overdue_chart=charts.bar_chart(
             title=_("Deadlines overdue now, per department"),
             labels=[r.name for r in department_rows],
