@@ -7,9 +7,13 @@ tasks, ../shared/FINDINGS.md). Here a page is a few bounded, index-ordered reads
 - A task's due date is its legal deadline's: the `Deadline` row linked (`Deadline.task`) to the boundary
   timer viewflow arms beside the task (`timer.previous` is the task). Whether a node has a clock is part of
   the flow (its `.OnTimeout`), so the tasks of timed nodes are read from the deadlines' side, in due order
-  (index `deadline_queue`: the pending and missed deadlines that have a timer, per case type by due date),
-  and the tasks of nodes without a clock from the tasks' side, oldest first (index `viewflow_task_open`).
-  One read per case type with timed nodes, one per untimed node; their rows are merged here.
+  (index `deadline_queue`: the open deadlines that have a timer, per case type by due date; closed ones
+  leave it, so it does not grow with history), and the tasks of nodes without a clock from the tasks'
+  side, oldest first (index `viewflow_task_open`). One read per case type with timed nodes, one per
+  untimed node; their rows are merged here.
+- How a read finds the user's cases is chosen per page (`_scope`), not left to the planner: few cases in
+  scope (a bounded count) are looked up by their ids; many are found by walking the due order and checking
+  each row's case, which fills a page quickly because many rows match. Both are measured in bench/queue.py.
 - The order is (due date, deadline id), then the tasks without a deadline by (created, id); the next page
   starts after the last row (a cursor), so no read skips or counts rows it does not show.
 - Every list is scoped like the stock pages (credit.workflow.scoped_tasks): the flow's own `visible(user)`
