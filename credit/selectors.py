@@ -45,12 +45,19 @@ def records_for(user: Any) -> models.QuerySet[CreditRecord]:
     return scoped(user, CreditRecord.objects.select_related("person", "department", "ruleset"))
 
 
-def timeline(obj: models.Model) -> models.QuerySet[TransitionLog]:
-    return (
-        TransitionLog.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk)
-        .select_related("actor")
-        .order_by("at", "id")
+# Entries of a case's log that route the staff's work (who holds a task: workspace.queue_services,
+# workspace.case_services), not legal steps. They name staff members and carry their notes to each other, so
+# the applicant's timeline leaves them out.
+WORK_ROUTING = frozenset({"claim", "assign", "reassign", "release"})
+
+
+def timeline(obj: models.Model, *, for_applicant: bool = False) -> models.QuerySet[TransitionLog]:
+    entries = TransitionLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk
     )
+    if for_applicant:
+        entries = entries.exclude(transition__in=WORK_ROUTING)
+    return entries.select_related("actor").order_by("at", "id")
 
 
 def deadlines_of(obj: models.Model) -> models.QuerySet[Deadline]:

@@ -318,7 +318,7 @@ def timeline_rows(case: models.Model, user: Any) -> list[TimelineRow]:
     states = dict(state_field(type(case)).flatchoices)  # type: ignore[attr-defined]
     rows = []
     entry: TransitionLog
-    for entry in timeline(case):
+    for entry in timeline(case, for_applicant=True):
         meta = transition_meta(type(case), entry.transition)
         label = meta.custom.get("label", entry.transition) if meta else _OTHER_STEPS.get(entry.transition)
         if entry.actor_id is None:

@@ -63,7 +63,9 @@ class CaseSerializerMixin(serializers.Serializer[Any]):
 
     @extend_schema_field(TimelineEntrySerializer(many=True))
     def get_timeline(self, obj: Any) -> list[dict[str, Any]]:
-        return TimelineEntrySerializer(timeline(obj), many=True, context=self.context).data  # type: ignore[return-value]
+        request = self.context.get("request")
+        entries = timeline(obj, for_applicant=request is not None and not is_staff_member(request.user))
+        return TimelineEntrySerializer(entries, many=True, context=self.context).data  # type: ignore[return-value]
 
 
 class PenaltySerializer(serializers.ModelSerializer[Penalty]):

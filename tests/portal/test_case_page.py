@@ -17,7 +17,7 @@ from letters.services import give_consent
 from objections.models import Complaint, Reconsideration
 from repair.models import Evidence, RepairCase
 from tests.conftest import Personas
-from tests.factories import make_record
+from tests.factories import UserFactory, make_record
 from tests.portal.conftest import (
     act,
     browser,
@@ -70,6 +70,45 @@ def test_the_case_page_shows_state_countdowns_and_timeline(personas: Personas, r
     assert timeline == [("Filed", "you"), ("Accept", "staff")]
     assert personas.officer.username not in html  # staff are never named to the applicant
     assert "(the authority" in html
+
+
+def test_who_holds_the_task_is_staff_business(personas: Personas, record: CreditRecord) -> None:
+    """Claims and hand-overs between staff (and their notes to each other) are in the case's log for the staff
+    and the auditors, not in the applicant's timeline, on the page or on the API."""
+    from rest_framework.test import APIClient
+    from viewflow.workflow.models import Task
+
+    from credit.models import TransitionLog
+    from repair.flows import RepairFlow
+    from repair.services import start_work
+    from workspace import queue_services
+
+    case = repair_filed(personas, record)
+    start_work(case.pk)  # the flow starts after the filing commits
+    examine = Task.objects.get(process__artifact_object_id=case.pk, flow_task=RepairFlow.examine)
+    queue_services.claim(task_id=examine.pk, actor=personas.officer)
+    colleague = UserFactory(username="officer_b", role="officer", department=personas.market)
+    note = "请李科长复核材料"
+    queue_services.give(task_ids=[examine.pk], to=colleague, actor=personas.officer, reason=note)
+    logged = TransitionLog.objects.filter(object_id=case.pk).values_list("transition", flat=True)
+    assert {"claim", "reassign"} <= set(logged)
+    response = english(personas.applicant).get(page("repair", case))
+    assert [row.label for row in response.context["timeline"]] == ["Filed"]
+    html = response.content.decode()
+    assert note not in html and "officer_b" not in html
+    api = APIClient()
+    api.force_authenticate(personas.applicant)
+    answer = api.get(f"/api/v1/repairs/{case.pk}/")
+    assert answer.status_code == 200, answer.data
+    entries = answer.data["timeline"]
+    assert [entry["transition"] for entry in entries] == ["file"]
+    api.force_authenticate(personas.officer)  # staff state why they open the case
+    answer = api.get(
+        f"/api/v1/repairs/{case.pk}/", {"purpose": "case", "case": f"repair.repaircase:{case.pk}"}
+    )
+    assert answer.status_code == 200, (answer.status_code, answer.data)
+    entries = answer.data["timeline"]
+    assert [entry["transition"] for entry in entries] == ["file", "claim", "reassign"]
 
 
 def test_the_applicants_own_deadline_is_marked_as_theirs(personas: Personas, record: CreditRecord) -> None:
