@@ -681,6 +681,14 @@ def test_the_lists_read_their_indexes_on_postgresql(personas: Personas, work: di
             and ("credit_deadline" in query["sql"] or "ORDER BY" in query["sql"])
         ]
     joined = "\n\n".join(plans)
-    assert "deadline_queue" in joined and "viewflow_task_open" in joined, joined
+    # Which index serves a page depends on the statistics the other tests left behind (deadline_queue on its
+    # own; the partial indexes of open deadlines, or-ed, after a suite has run): an index, never the table.
+    deadline_indexes = (
+        "deadline_queue",
+        "deadline_pending_window",
+        "deadline_missed_open",
+        "deadline_pending_due",
+    )
+    assert any(name in joined for name in deadline_indexes) and "viewflow_task_open" in joined, joined
     for plan in plans:
         assert "Seq Scan on credit_deadline" not in plan and "Seq Scan on viewflow_task " not in plan, plan
