@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("workspace.queue_urls")),
     path("", include("workspace.case_urls")),
     path("", include("workspace.report_urls")),
+    path("", include("workspace.extra_urls")),
 ]
