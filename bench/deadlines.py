@@ -31,52 +31,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
+from bench.seeding import copy_rows, recreate_database  # noqa: E402  (the project on the path first)
+
 DB_NAME = "credit_repair_bench_clock"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 DUE_TARGET_SECONDS = 30.0
 EMPTY_TARGET_MS = 5.0
-
-
-def recreate_database() -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {DB_NAME}")
-    connection.close()
-
-
-def columns(cursor: Any, table: str) -> list[str]:
-    cursor.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
-        [table],
-    )
-    return [row[0] for row in cursor.fetchall()]
-
-
-def copy_rows(cursor: Any, table: str, template_id: int, count: int, overrides: dict[str, str]) -> int:
-    """Insert `count` copies of row `template_id` with ids after the table's last; `overrides` maps a column
-    to an SQL expression of `g` (1..count) and `base` (the first new id minus one). Returns `base`."""
-    cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")  # noqa: S608  (table names from this file)
-    base = cursor.fetchone()[0]
-    cols = columns(cursor, table)
-    exprs = []
-    for col in cols:
-        if col == "id":
-            exprs.append(f"{base} + g")
-        elif col in overrides:
-            exprs.append(overrides[col].replace("{base}", str(base)))
-        else:
-            exprs.append(f"t.{col}")
-    cursor.execute(
-        f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(exprs)} "  # noqa: S608
-        f"FROM {table} t, generate_series(1, %s) g WHERE t.id = %s",
-        [count, template_id],
-    )
-    cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
-    return base
 
 
 def seed(due: int, pending: int) -> dict[str, Any]:
@@ -271,7 +231,7 @@ def run(args: argparse.Namespace, mode: str, var_dir: Path) -> dict[str, Any]:
     from django.utils import timezone
 
     connections.close_all()
-    recreate_database()
+    recreate_database(DB_NAME)
     began = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
     print(f"database {DB_NAME}: created and migrated in {time.perf_counter() - began:.1f} s", flush=True)

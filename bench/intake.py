@@ -52,6 +52,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
+from bench.seeding import recreate_database  # noqa: E402  (the project on the path first)
+
 DB_NAME = "credit_repair_bench"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 BROKER_URL = "redis://127.0.0.1:6379/14"
@@ -154,17 +156,6 @@ def bench_env(var_dir: Path, conn_max_age: int) -> dict[str, str]:
         "CELERY_BROKER_URL": BROKER_URL,
         "VAR_DIR": str(var_dir),
     }
-
-
-def recreate_database() -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("DROP DATABASE IF EXISTS credit_repair_bench WITH (FORCE)")
-        cursor.execute("CREATE DATABASE credit_repair_bench")
-    connection.close()
 
 
 def flush_broker() -> int:
@@ -756,7 +747,7 @@ def main() -> int:
 
     var_dir = Path(tempfile.mkdtemp(prefix="bench-intake-"))
     os.environ.update(bench_env(var_dir, args.conn_max_age))
-    recreate_database()
+    recreate_database(DB_NAME)
     flush_broker()
 
     import django

@@ -42,6 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
+from bench.seeding import copy_rows, recreate_database  # noqa: E402  (the project on the path first)
+
 DB_NAME = "credit_repair_bench_queue"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 P95_TARGET_MS = 25.0
@@ -66,42 +68,6 @@ SHARES = {
 DEPARTMENT_WEIGHTS = [30, 20, 12, 10, 8, 7, 5, 4, 3, 1]
 PERSONS = 200_000
 OVERDUE_DAYS, AHEAD_DAYS = 6, 38
-
-
-def recreate_database() -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {DB_NAME}")
-    connection.close()
-
-
-def columns(cursor: Any, table: str) -> list[str]:
-    cursor.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
-        [table],
-    )
-    return [row[0] for row in cursor.fetchall()]
-
-
-def copy_rows(cursor: Any, table: str, template_id: int, count: int, overrides: dict[str, str]) -> int:
-    """Insert `count` copies of row `template_id` with ids after the table's last; `overrides` maps a column
-    to an SQL expression of `g` (1..count). Returns the id before the first copy (copy g has id base + g,
-    unless "id" is overridden)."""
-    cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")  # noqa: S608  (table names from this file)
-    base = cursor.fetchone()[0]
-    cols = columns(cursor, table)
-    exprs = [overrides.get(col, f"{base} + g" if col == "id" else f"t.{col}") for col in cols]
-    cursor.execute(
-        f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(exprs)} "  # noqa: S608
-        f"FROM {table} t, generate_series(1, %s) g WHERE t.id = %s",
-        [count, template_id],
-    )
-    cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
-    return int(base)
 
 
 # -- the templates: one case at every human step, through the real services ----------------------------------
@@ -682,7 +648,7 @@ def main() -> int:
         }
     )
     if not args.reuse:
-        recreate_database()
+        recreate_database(DB_NAME)
     import django
 
     django.setup()
