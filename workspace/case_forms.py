@@ -94,8 +94,23 @@ class NoteForm(forms.Form):
             )
 
 
-class ApprovalForm(forms.Form):
+class DecisionWithReasonForm(forms.Form):
+    """A `decision` and a `reason` that the negative decision (`needs_reason`) must give: the person it
+    affects is told why. Subclasses declare both fields and the error `missing_reason`."""
+
+    needs_reason: str
+    missing_reason: Any
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("decision") == self.needs_reason and not (data.get("reason") or "").strip():
+            self.add_error("reason", self.missing_reason)
+        return data
+
+
+class ApprovalForm(DecisionWithReasonForm):
     APPROVE, RETURN = "approve", "return"
+    needs_reason, missing_reason = RETURN, _("Say why the draft is returned: the drafter needs it.")
     decision = forms.ChoiceField(
         label=_("Your decision"),
         choices=[(APPROVE, _("Approve")), (RETURN, _("Return with reasons"))],
@@ -109,19 +124,14 @@ class ApprovalForm(forms.Form):
         help_text=_("Required when you return the draft."),
     )
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("decision") == self.RETURN and not (data.get("reason") or "").strip():
-            self.add_error("reason", _("Say why the draft is returned: the drafter needs it."))
-        return data
-
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reasons"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class VerifyEvidenceForm(forms.Form):
+class VerifyEvidenceForm(DecisionWithReasonForm):
     ACCEPT, REJECT = "accept", "reject"
+    needs_reason, missing_reason = REJECT, _("Say why the evidence is rejected: the applicant sees it.")
     decision = forms.ChoiceField(
         label=_("The evidence is"),
         choices=[(ACCEPT, _("Accepted")), (REJECT, _("Rejected"))],
@@ -133,12 +143,6 @@ class VerifyEvidenceForm(forms.Form):
         max_length=300,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("decision") == self.REJECT and not (data.get("reason") or "").strip():
-            self.add_error("reason", _("Say why the evidence is rejected: the applicant sees it."))
-        return data
 
 
 class InterviewForm(forms.Form):

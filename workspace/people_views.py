@@ -27,13 +27,15 @@ from credit.roles import may
 from credit.services.access import Purpose, log_access
 from credit.services.transitions import TransitionError, allowed_transitions, perform_transition
 
+from .case_forms import DecisionWithReasonForm
 from .case_views import StaffMixin, refusal_status
 
 PAGE_SIZE = 25
 VERIFY_PERM = "credit.verify_identity"
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(DecisionWithReasonForm):
+    needs_reason, missing_reason = "reject", gettext_lazy("Give the reason for the rejection.")
     decision = forms.ChoiceField(
         label=gettext_lazy("Decision"),
         choices=[("verify", gettext_lazy("Verify")), ("reject", gettext_lazy("Reject"))],
@@ -46,12 +48,6 @@ class DecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("Required when you reject: the applicant is told why."),
     )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("decision") == "reject" and not (data.get("reason") or "").strip():
-            self.add_error("reason", _("Give the reason for the rejection."))
-        return data
 
 
 class IntakeMixin(StaffMixin):

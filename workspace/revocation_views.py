@@ -28,6 +28,7 @@ from credit.services.transitions import TransitionError, allowed_transitions, pe
 from repair.models import RepairRevocation, RevocationState
 from repair.services import open_revocation
 
+from .case_forms import DecisionWithReasonForm
 from .case_views import CaseMixin, refusal_status
 
 HANDLE, REVIEW = "repair.handle_repair", "repair.review_repair"
@@ -45,7 +46,8 @@ class ProposeForm(forms.Form):
     )
 
 
-class DecideForm(forms.Form):
+class DecideForm(DecisionWithReasonForm):
+    needs_reason, missing_reason = "reject", gettext_lazy("Give the reason for the rejection.")
     decision = forms.ChoiceField(
         label=gettext_lazy("Decision"),
         choices=[
@@ -61,12 +63,6 @@ class DecideForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("Required when you reject the revocation."),
     )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("decision") == "reject" and not (data.get("reason") or "").strip():
-            self.add_error("reason", _("Give the reason for the rejection."))
-        return data
 
 
 class RevocationMixin(CaseMixin):
