@@ -194,3 +194,37 @@ def test_beats_sweep_queues_a_helper_which_asks_for_no_more(
     with mock.patch.object(tasks.fire_due_workflow_timers, "delay") as delay:
         tasks.fire_due_workflow_timers(helper=True)
     delay.assert_not_called()
+
+
+BATCH_READS = ("repair_repaircase", "credit_deadline", "credit_membership", "notifications_preference")
+
+
+def test_a_batch_reads_its_cases_deadlines_and_heads_once(personas: Personas, time_machine) -> None:  # type: ignore[no-untyped-def]
+    """What an escalation reads (its case, its deadline, the department's head, the head's preferences) is
+    read for the whole batch, so those reads do not grow with the number of timers fired."""
+    from django.test.utils import CaptureQueriesContext
+
+    def sweep() -> tuple[int, dict[str, int]]:
+        with CaptureQueriesContext(connection) as queries:
+            fired = dispatch_due_timers(batch_size=50).fired
+        reads: dict[str, int] = {}
+        for query in queries:
+            sql = query["sql"]
+            for table in (
+                "repair_repaircase",
+                "credit_deadline",
+                "credit_membership",
+                "notifications_preference",
+            ):
+                if sql.startswith("SELECT") and f'FROM "{table}"' in sql:
+                    reads[table] = reads.get(table, 0) + 1
+        return fired, reads
+
+    filed(personas, 2)
+    time_machine.move_to("2026-11-27T00:00:01+08:00", tick=False)
+    few, reads_few = sweep()
+    filed(personas, 6)  # on Friday 27 November: due by Wednesday 2 December
+    time_machine.move_to("2026-12-03T00:00:01+08:00", tick=False)
+    many, reads_many = sweep()
+    assert (few, many) == (2, 6)
+    assert reads_many == reads_few and set(reads_few) == set(BATCH_READS)

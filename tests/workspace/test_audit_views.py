@@ -270,6 +270,13 @@ class TestExport:
         assert admin.post(f"{base}{record.pk}/delete/", {"post": "yes"}).status_code == 403
         assert AuditExport.objects.get().log == "accesses"
 
+    def test_auditors_may_read_the_exports_and_officers_may_not(self, personas: Personas) -> None:
+        from credit.models import User
+
+        auditor, officer = (User.objects.get(pk=u.pk) for u in (personas.auditor, personas.officer))
+        assert auditor.has_perm("credit.view_auditexport")
+        assert not officer.has_perm("credit.view_auditexport")
+
     def test_an_invalid_export_is_refused_and_not_recorded(self, personas: Personas) -> None:
         response = browser(personas.auditor).post(TRANSITIONS + "export/", {"start": "someday"})
         assert response.status_code == 400 and not AuditExport.objects.exists()

@@ -4,6 +4,7 @@ with the scanned signed form, through the same services as the API."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -165,3 +166,12 @@ def test_only_intake_files_at_the_counter(personas: Personas, record: CreditReco
         },
     )
     assert response.status_code == 422 and not Objection.objects.exists()
+
+
+def test_each_label_on_the_counter_page_names_its_own_input(personas: Personas, record: CreditRecord) -> None:
+    """Both filing forms are on one page: no id twice, so a label never points at the other form's field."""
+    html = at_the_counter(personas).get(PERSON).content.decode()
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert ids and len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    for target in re.findall(r'<label for="([^"]+)"', html):
+        assert target in ids
