@@ -325,7 +325,7 @@ class Reconsideration(ConcurrentTransitionMixin, models.Model):
 class ReconsiderationEvidence(models.Model):
     """A file the applicant (or intake, for a walk-in applicant) gives with the application, or in answer to
     the office's notice to supplement: checked from its content, as repair's and objections' evidence
-    (repair.uploads), and served only through permission-checked views."""
+    (credit.uploads), and served only through permission-checked views."""
 
     reconsideration = models.ForeignKey(Reconsideration, on_delete=models.PROTECT, related_name="evidence")
     file = models.FileField(upload_to="reconsiderations/evidence/%Y/")

@@ -28,12 +28,12 @@ from credit.services.deadlines import (
     open_deadline,
 )
 from credit.services.transitions import Forbidden, System, WrongState, perform_transition, write_log
+from credit.uploads import clean_upload
 from credit.workflow import end_task, move_timer, without_work, work_of
 from letters.models import Letter, LetterKind
 from letters.services import issue_letter
 from notifications.services import notify
 from repair.models import RepairCase, RepairState
-from repair.uploads import clean_upload
 
 from .models import Objection, ObjectionState
 from .reconsideration import (

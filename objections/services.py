@@ -23,12 +23,12 @@ from credit.models.rules import DeadlineUnit
 from credit.roles import acts_for, may
 from credit.services.deadlines import close_deadline, close_pending, compute_due, meet_deadline, open_deadline
 from credit.services.transitions import Forbidden, System, WrongState, perform_transition, write_log
+from credit.uploads import clean_upload
 from credit.workflow import end_task, move_timer, without_work, work_of
 from letters.models import LetterKind
 from letters.services import issue_letter
 from notifications.services import notify
 from repair.models import RepairCase, RepairState
-from repair.uploads import clean_upload
 
 from .models import (
     OPEN_STATES,

@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from credit.models import Department, Person
+from credit.uploads import clean_upload, max_bytes
 from objections.models import Complaint
 from repair.models import EvidenceKind
-from repair.uploads import clean_upload, max_bytes
 
 STATEMENT_MAX = 5000  # repair.api.FileSerializer's limit, the shorter of the two filings'
 MAX_FILES = 10
@@ -35,7 +35,7 @@ class FileInput(forms.ClearableFileInput):
 
 
 class UploadForm(forms.Form):
-    """One file with its description; the file is checked from its content (repair.uploads) before any
+    """One file with its description; the file is checked from its content (credit.uploads) before any
     case is written, so a refusal says why and nothing is stored."""
 
     file = forms.FileField(label=_("File"), required=False, widget=FileInput())

@@ -30,6 +30,7 @@ from credit.services.deadlines import (
 )
 from credit.services.records import bring_up_to_date
 from credit.services.transitions import Forbidden, System, WrongState, perform_transition, write_log
+from credit.uploads import clean_upload
 from credit.workflow import without_work
 from letters.models import LetterKind
 from letters.services import issue_letter
@@ -46,7 +47,6 @@ from .models import (
     RepairCase,
     RepairState,
 )
-from .uploads import clean_upload
 
 SYSTEM = System("system:repair")
 

@@ -44,6 +44,6 @@ def error_items(*sources: Any) -> list[ErrorItem]:
 
 @register.simple_tag
 def upload_limit_mb() -> int:
-    from repair.uploads import max_bytes
+    from credit.uploads import max_bytes
 
     return max_bytes() // (1024 * 1024)

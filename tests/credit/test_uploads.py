@@ -22,8 +22,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import copy_into_new_writer
 from pytest_django.fixtures import Settings
 
-from repair import uploads
-from repair.uploads import MAX_BYTES, CleanFile, Refusal, clean_upload
+from credit import uploads
+from credit.uploads import MAX_BYTES, CleanFile, Refusal, clean_upload
 
 ALLOWED = "a PDF, a JPEG or PNG image, or a HEIC/HEIF photo from a phone"
 ORIENTATION = 0x0112

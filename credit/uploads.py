@@ -1,4 +1,5 @@
-"""Evidence uploads from phones and PCs: checked before anything is stored, by what the file *is*.
+"""Uploads from phones and PCs (evidence, signed forms, identity documents, authorisations): checked before
+anything is stored, by what the file *is*.
 
 The type is read from the content (magic bytes), never from the name or the browser's content type, and
 the content must then parse as that type. PDF, JPEG and PNG are kept byte for byte, so the SHA-256 matches
