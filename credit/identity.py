@@ -1,4 +1,5 @@
-"""Identity document numbers: validation per type, masking, encryption at rest and exact-match lookup.
+"""Identity document numbers: validation per type, masking, encryption at rest and exact-match lookup; and
+the comparison of names as written on the documents.
 
 A number is never logged, never searched by part, and leaves this module only masked or (for the holder's
 own use) decrypted. Lookup is by a keyed hash (HMAC-SHA256), so the database alone does not reveal
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from datetime import date
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -122,6 +124,21 @@ def mask(number: str) -> str:
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
 
 
+# The middle dot of ethnic-minority and foreign names (买买提·艾力) is typed in several ways.
+_MIDDLE_DOTS = str.maketrans(dict.fromkeys("\u2022\u2027\u2219\u22c5\u30fb.", "\u00b7"))
+
+
+def normalize_name(name: str) -> str:
+    """A name as written on an identity document, for comparing: full-width forms folded (NFKC), one middle
+    dot, no spaces (Chinese names have none; 'ZHANG Wei' and 'Zhang  Wei' are one name), case ignored."""
+    folded = unicodedata.normalize("NFKC", name).translate(_MIDDLE_DOTS)
+    return "".join(folded.split()).casefold()
+
+
+def same_name(one: str, other: str) -> bool:
+    return bool(normalize_name(one)) and normalize_name(one) == normalize_name(other)
+
+
 def _fernet() -> MultiFernet:
     keys = settings.ID_ENCRYPTION_KEYS
     if not keys:
@@ -161,6 +178,8 @@ __all__ = [
     "lookup_hash",
     "mask",
     "normalize",
+    "normalize_name",
     "rotate",
+    "same_name",
     "validate",
 ]

@@ -1,4 +1,7 @@
-"""Calendar changes recompute the pending deadlines they may move: each save or delete of a `CalendarDay`,
+"""An identity claim verified links the account to its person, in the step's transaction
+(credit.services.identity_claims.on_step).
+
+Calendar changes recompute the pending deadlines they may move: each save or delete of a `CalendarDay`,
 and each change of a `CalendarYear`'s official flag, is written as a `CalendarChange` in its own transaction
 and recomputed after commit by a Celery task (credit.services.recompute). The admin saves through these.
 
@@ -13,9 +16,18 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from credit.models import CalendarDay, CalendarYear
+from credit.models import CalendarDay, CalendarYear, IdentityClaim
 from credit.recompute_tasks import recompute_calendar_changes
+from credit.services import identity_claims
 from credit.services.recompute import record_day_change, record_year_change
+from credit.signals import case_transitioned
+
+
+@receiver(case_transitioned, sender=IdentityClaim, dispatch_uid="credit.identity_claim_step")
+def _identity_claim_step(
+    sender: Any, instance: IdentityClaim, transition: str, actor: Any, **kwargs: Any
+) -> None:
+    identity_claims.on_step(instance, transition, actor)
 
 
 def _recompute_after_commit() -> None:

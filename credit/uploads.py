@@ -15,7 +15,8 @@ import math
 import re
 import unicodedata
 import zlib
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -23,6 +24,7 @@ import pillow_heif
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext, gettext_lazy
 from PIL import Image, ImageOps
 from pyhanko.pdf_utils.crypt import AuthStatus, StandardSecurityHandler
@@ -376,3 +378,16 @@ def _clean_name(name: str | None, content_type: str, *, converted: bool) -> str:
     if converted or suffix.lower() not in _SAME_EXTENSION[content_type]:
         suffix = _EXTENSIONS[content_type]
     return stem[: MAX_NAME_CHARS - len(suffix)].rstrip(" .") + suffix
+
+
+@contextmanager
+def files_removed_on_failure() -> Iterator[list[FieldFile]]:
+    """Collects the files a write stores. If the write fails, its transaction rolls its rows back, but the
+    files were already written to storage, which no transaction covers: they are deleted here."""
+    stored: list[FieldFile] = []
+    try:
+        yield stored
+    except BaseException:
+        for file in stored:
+            file.delete(save=False)
+        raise

@@ -3,7 +3,17 @@
 from django.utils.translation import gettext_lazy as _
 
 from .models import Channel
-from .registry import Event, administrators, applicant, assignee_or_queue, declare, heads
+from .registry import (
+    Event,
+    account,
+    administrators,
+    agent,
+    applicant,
+    assignee_or_queue,
+    declare,
+    heads,
+    person_itself,
+)
 
 ALL = (Channel.INBOX, Channel.EMAIL, Channel.SMS)
 
@@ -49,5 +59,51 @@ TIMER_FAILED = declare(
         (heads, administrators),
         (Channel.INBOX, Channel.EMAIL),
         for_staff=True,
+    )
+)
+# Intake's decisions on identity: the account's real-name check, an agent's written authorisation.
+IDENTITY_VERIFIED = declare(
+    Event(
+        "identity.verified",
+        _("Your identity was verified: your account is linked to your records"),
+        (account,),
+        ALL,
+        template="identity.decided",
+    )
+)
+IDENTITY_REJECTED = declare(
+    Event(
+        "identity.rejected",
+        _("Your identity claim was rejected"),
+        (account,),
+        ALL,
+        template="identity.decided",
+    )
+)
+AUTHORISATION_VERIFIED = declare(
+    Event(
+        "authorisation.verified",
+        _("An authorisation to act for a person was verified"),
+        (agent, person_itself),
+        ALL,
+        template="authorisation.decided",
+    )
+)
+AUTHORISATION_REJECTED = declare(
+    Event(
+        "authorisation.rejected",
+        _("An authorisation to act for a person was rejected"),
+        (agent,),
+        ALL,
+        template="authorisation.decided",
+    )
+)
+AUTHORISATION_REVOKED = declare(
+    Event(
+        "authorisation.revoked",
+        _("An authorisation to act for a person was revoked"),
+        (agent, person_itself),
+        ALL,
+        template="authorisation.decided",
     )
 )

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.dispatch import receiver
+from django.urls import reverse
 
 from credit.flows import deadline_overdue
-from credit.signals import timer_failed
+from credit.models import Authorisation, IdentityClaim
+from credit.signals import case_transitioned, timer_failed
 from letters.models import LetterKind
 from letters.services import letter_issued, letter_served
 from portal.links import applicant_link, staff_link
@@ -74,4 +76,44 @@ def _timer_failed(sender: Any, task: Any, error: str, **kwargs: Any) -> None:
             "department": getattr(subject, "department", None),
         },
         case_number=str(getattr(subject, "number", "") or ""),
+    )
+
+
+@receiver(case_transitioned, sender=IdentityClaim, dispatch_uid="notifications.identity_decided")
+def _identity_decided(sender: Any, instance: IdentityClaim, transition: str, log: Any, **kwargs: Any) -> None:
+    if transition not in ("verify", "reject"):
+        return
+    notify(
+        "identity.verified" if transition == "verify" else "identity.rejected",
+        key=f"identity-claim:{instance.pk}",
+        link=reverse("portal:identity"),
+        context={"account": instance.user, "claim": instance, "reason": log.reason},
+        case_number=instance.number,
+    )
+
+
+AUTHORISATION_EVENTS = {
+    "verify": "authorisation.verified",
+    "reject": "authorisation.rejected",
+    "revoke": "authorisation.revoked",
+}
+
+
+@receiver(case_transitioned, sender=Authorisation, dispatch_uid="notifications.authorisation_decided")
+def _authorisation_decided(
+    sender: Any, instance: Authorisation, transition: str, log: Any, **kwargs: Any
+) -> None:
+    if transition not in AUTHORISATION_EVENTS:
+        return
+    notify(
+        AUTHORISATION_EVENTS[transition],
+        key=f"authorisation:{instance.pk}:{transition}",
+        link=reverse("portal:authorisations"),
+        context={
+            "authorisation": instance,
+            "person": instance.person,
+            "reason": log.reason,
+            "decision": transition,
+        },
+        case_number=instance.number,
     )

@@ -31,6 +31,24 @@ def applicant(context: dict[str, Any]) -> list[Any]:
     return users
 
 
+def account(context: dict[str, Any]) -> list[Any]:
+    """The account an identity claim is about, linked to a person or not (yet)."""
+    user = context.get("account")
+    return [user] if user is not None else []
+
+
+def agent(context: dict[str, Any]) -> list[Any]:
+    """The agent of the context's authorisation, whatever its status."""
+    authorisation = context.get("authorisation")
+    return [authorisation.agent] if authorisation is not None else []
+
+
+def person_itself(context: dict[str, Any]) -> list[Any]:
+    """The person's own account, without their agents (told that an agent may now act for them)."""
+    person = context.get("person")
+    return [person.user] if person is not None and person.user_id else []
+
+
 def assignee(context: dict[str, Any]) -> list[Any]:
     task = context.get("task")
     owner = getattr(task, "owner", None)

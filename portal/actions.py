@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from credit.services.transitions import NotFound, TransitionError, allowed_transitions, perform_transition
+from credit.uploads import files_removed_on_failure
 from objections import complaint_services, reconsideration_services
 from objections import services as objection_services
 from objections.models import Objection, Reconsideration
@@ -28,7 +29,6 @@ from .responses import (
     FORM_ERRORS,
     STORAGE_FAILED_STATUS,
     done,
-    files_removed_on_failure,
     posted,
     reasons,
     storage_failed,
@@ -110,7 +110,7 @@ def _evidence_page(request: HttpRequest, kind: str, pk: int, *, supply_only: boo
         try:
             with files_removed_on_failure() as stored, transaction.atomic():
                 for row in uploads:
-                    stored.append(_add(case, row, user))
+                    stored.append(_add(case, row, user).file)
                 if supplement:
                     perform_transition(
                         case, "supply", actor=user, reason=text, visible=case_kind.visible(user)

@@ -24,6 +24,7 @@ from credit.models.people import persons_acted_for
 from credit.models.records import CORRECTABLE, IN_FORCE
 from credit.selectors import records_for, rules_in_force, scoped
 from credit.services.transitions import TransitionError
+from credit.uploads import files_removed_on_failure
 from objections import services as objection_services
 from objections.models import OPEN_STATES as OPEN_OBJECTION
 from objections.models import RECORD_GROUNDS, Ground, Objection
@@ -38,7 +39,6 @@ from .responses import (
     FORM_ERRORS,
     STORAGE_FAILED_STATUS,
     done,
-    files_removed_on_failure,
     posted,
     reasons,
     storage_failed,
@@ -285,7 +285,7 @@ def _repair_evidence(request: HttpRequest, wizard: Wizard, draft: RepairDraft) -
                             hours=row.get("hours"),
                             amount=row.get("amount"),
                             description=row.get("description", ""),
-                        )
+                        ).file
                     )
         except (ValidationError, TransitionError) as exc:
             context["errors"] = reasons(exc)
@@ -483,7 +483,7 @@ def _objection_evidence(request: HttpRequest, wizard: Wizard, draft: ObjectionDr
                             upload=row["file"],
                             actor=user,
                             description=row.get("description", ""),
-                        )
+                        ).file
                     )
         except (ValidationError, TransitionError) as exc:
             context["errors"] = reasons(exc)

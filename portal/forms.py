@@ -6,10 +6,14 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from credit.models import Department, Person
+from credit.forms import IdNumberForm
+from credit.identity import IdType
+from credit.models import Department, Person, User
+from credit.services.identity_claims import normalize_mobile
 from credit.uploads import clean_upload, max_bytes
 from objections.models import Complaint
 from repair.models import EvidenceKind
@@ -34,6 +38,13 @@ class FileInput(forms.ClearableFileInput):
         )
 
 
+def _checked(upload: Any) -> Any:
+    """The upload, once its content is checked (credit.uploads): a refusal says why, and nothing is stored."""
+    if upload:
+        clean_upload(upload)
+    return upload
+
+
 class UploadForm(forms.Form):
     """One file with its description; the file is checked from its content (credit.uploads) before any
     case is written, so a refusal says why and nothing is stored."""
@@ -42,10 +53,7 @@ class UploadForm(forms.Form):
     description = forms.CharField(label=_("What it shows"), max_length=300, required=False)
 
     def clean_file(self) -> Any:
-        upload = self.cleaned_data.get("file")
-        if upload:
-            clean_upload(upload)  # raises ValidationError with the reason the applicant reads
-        return upload
+        return _checked(self.cleaned_data.get("file"))
 
 
 class RepairEvidenceForm(UploadForm):
@@ -253,3 +261,142 @@ class ComplaintForm(forms.Form):
 
     def clean_statement(self) -> str:
         return _not_blank(self.cleaned_data["statement"])
+
+
+# -- the account: sign-up, the identity claimed, an agent's authorisation ----------------------------------
+def _id_number_input() -> forms.TextInput:
+    attrs = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}
+    return forms.TextInput(attrs=attrs)
+
+
+def _date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class ClaimForm(IdNumberForm):
+    """The identity an account claims: checked here for what a person can mistype (the number's length,
+    check character and birth date; the document's size and type); intake checks it against the document."""
+
+    name = forms.CharField(
+        label=_("Full name"),
+        max_length=100,
+        help_text=_("As written on your identity document."),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    id_type = forms.ChoiceField(label=_("Identity document"), choices=IdType.choices, initial=IdType.RESIDENT)
+    id_number = forms.CharField(
+        label=_("ID number (all 18 characters)"),
+        max_length=30,
+        widget=_id_number_input(),
+        help_text=_("The whole number: your records are found by it exactly, never by a part of it."),
+    )
+    document = forms.FileField(
+        label=_("Photo or scan of the identity document (optional)"),
+        required=False,
+        widget=FileInput(),
+        help_text=_(
+            "Both sides, readable. With it intake may check your claim without your coming to the window; "
+            "PDF, JPEG, PNG or a HEIC/HEIF photo from a phone."
+        ),
+    )
+    consent = forms.BooleanField(
+        label=_(
+            "I agree that my name, ID number and the document are used to check my identity (real-name "
+            "check) and to link this account to my credit records."
+        ),
+        error_messages={"required": _("The real-name check needs your consent.")},
+    )
+
+    def clean_name(self) -> str:
+        return _not_blank(self.cleaned_data["name"])
+
+    def clean_document(self) -> Any:
+        return _checked(self.cleaned_data.get("document"))
+
+
+class SignUpForm(ClaimForm, UserCreationForm):  # type: ignore[misc]
+    """A new account (username, password by Django's validators, mobile phone) and the identity it claims."""
+
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        help_text=_("For the notifications about your account and your cases (SMS)."),
+    )
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username",)
+
+    field_order = [
+        "username",
+        "password1",
+        "password2",
+        "phone",
+        "name",
+        "id_type",
+        "id_number",
+        "document",
+        "consent",
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget.attrs.update(autocomplete="username", autocapitalize="none")
+
+    def clean_phone(self) -> str:
+        return normalize_mobile(self.cleaned_data["phone"])
+
+
+class AuthorisationForm(IdNumberForm):
+    """An agent's written authorisation: whom they act for (name and exact ID number), in what and for how
+    long, and the signed document."""
+
+    name = forms.CharField(
+        label=_("Name of the person you act for"),
+        max_length=100,
+        help_text=_("As written on their identity document."),
+    )
+    id_type = forms.ChoiceField(
+        label=_("Their identity document"), choices=IdType.choices, initial=IdType.RESIDENT
+    )
+    id_number = forms.CharField(
+        label=_("Their ID number (all 18 characters)"), max_length=30, widget=_id_number_input()
+    )
+    scope = forms.CharField(
+        label=_("What you may do for them"),
+        max_length=200,
+        help_text=_("As the signed document says, e.g. apply for credit repair and receive the letters."),
+    )
+    valid_from = forms.DateField(label=_("Valid from"), widget=_date_input())
+    valid_until = forms.DateField(
+        label=_("Valid until (optional)"),
+        required=False,
+        widget=_date_input(),
+        help_text=_("Leave empty if the document gives no end date."),
+    )
+    document = forms.FileField(
+        label=_("The signed authorisation (PDF, JPEG, PNG or a phone photo)"),
+        widget=FileInput(),
+        help_text=_("Signed by the person you act for; intake compares it with their identity document."),
+    )
+    declaration = forms.BooleanField(
+        label=_("I declare that the person named signed this authorisation and that what I give is true."),
+        error_messages={"required": _("Tick the box to make the declaration.")},
+    )
+
+    def clean_name(self) -> str:
+        return _not_blank(self.cleaned_data["name"])
+
+    def clean_scope(self) -> str:
+        return _not_blank(self.cleaned_data["scope"])
+
+    def clean_document(self) -> Any:
+        return _checked(self.cleaned_data.get("document"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("valid_from"), data.get("valid_until")
+        if start and end and end < start:
+            self.add_error("valid_until", _("The authorisation cannot end before it begins."))
+        return data

@@ -3,8 +3,6 @@ person typed and the reasons, and leaves nothing behind."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -73,16 +71,3 @@ def reasons(exc: ValidationError | TransitionError) -> list[str]:
             found.extend(str(error) for error in items if str(error) not in found)
         return found
     return list(exc.messages)
-
-
-@contextmanager
-def files_removed_on_failure() -> Iterator[list[Any]]:
-    """Collects the evidence rows a filing stores. If the filing fails, its transaction rolls the rows back,
-    but the files were already written to storage, which no transaction covers: they are deleted here."""
-    stored: list[Any] = []
-    try:
-        yield stored
-    except BaseException:
-        for evidence in stored:
-            evidence.file.delete(save=False)
-        raise

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from credit.models import CreditRecord, Deadline, Person, RuleSet, TransitionLog
+from credit.models import Authorisation, CreditRecord, Deadline, IdentityClaim, Person, RuleSet, TransitionLog
 from credit.models.people import persons_acted_for
 from credit.models.records import CORRECTABLE
 from credit.selectors import deadlines_of, records_for, scoped, timeline
@@ -399,4 +399,56 @@ def letters_of(user: Any, case: models.Model) -> list[Letter]:
         scoped(user, Letter.objects.for_object(case).select_related("department")).order_by(
             "created_at", "id"
         )
+    )
+
+
+# -- the account: its identity claims and authorisations ---------------------------------------------------
+def claims_of(user: Any) -> list[IdentityClaim]:
+    """The account's identity claims, newest first (the identity page; the home page when not linked)."""
+    return list(IdentityClaim.objects.filter(user=user).order_by("-created_at", "-id"))
+
+
+def last_claim_of(user: Any) -> IdentityClaim | None:
+    return IdentityClaim.objects.filter(user=user).order_by("-created_at", "-id").first()
+
+
+def own_person(user: Any) -> Person | None:
+    """The person this account is linked to (verified), not the persons it acts for as an agent."""
+    return Person.objects.filter(user=user).first()
+
+
+@dataclass(frozen=True)
+class AuthorisationRow:
+    authorisation: Authorisation
+    reason: str  # why intake rejected or revoked it, as intake wrote it; "" otherwise
+
+
+def _with_reasons(found: list[Authorisation]) -> list[AuthorisationRow]:
+    ended = [a.pk for a in found if a.status in (Authorisation.Status.REJECTED, Authorisation.Status.REVOKED)]
+    reasons: dict[int, str] = {}
+    if ended:
+        steps = TransitionLog.objects.filter(
+            content_type=ContentType.objects.get_for_model(Authorisation),
+            object_id__in=ended,
+            transition__in=["reject", "revoke"],
+        ).order_by("at", "id")
+        reasons = {step.object_id: step.reason for step in steps}
+    return [AuthorisationRow(a, reasons.get(a.pk, "")) for a in found]
+
+
+def authorisations_of(agent: Any) -> list[AuthorisationRow]:
+    """The authorisations the account submitted as an agent, newest first, each with the reason of a
+    rejection or revocation (read from the transition log): at most two reads."""
+    return _with_reasons(
+        list(Authorisation.objects.filter(agent=agent).select_related("person").order_by("-id"))
+    )
+
+
+def agents_for(person: Person | None) -> list[AuthorisationRow]:
+    """Who may act, or asks to act, for the account's own person: so that a person sees every agent intake
+    verified for them, and can object to one they never authorised."""
+    if person is None:
+        return []
+    return _with_reasons(
+        list(Authorisation.objects.filter(person=person).select_related("agent").order_by("-id"))
     )

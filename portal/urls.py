@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import actions, filing, views
+from . import account, actions, filing, views
 
 app_name = "portal"
 
@@ -9,6 +9,10 @@ CASE = "cases/<slug:kind>/<int:pk>/"
 urlpatterns = [
     path("", views.home, name="home"),
     path("consent/", views.consent, name="consent"),
+    path("signup/", account.signup, name="signup"),
+    path("identity/", account.identity_page, name="identity"),
+    path("authorisations/", account.authorisations, name="authorisations"),
+    path("authorisations/new/", account.authorisation_new, name="authorisation-new"),
     path("file/repair/", filing.repair_wizard, name="file-repair"),
     path("file/repair/<slug:step>/", filing.repair_wizard, name="file-repair"),
     path("file/objection/", filing.objection_wizard, name="file-objection"),

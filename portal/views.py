@@ -30,8 +30,10 @@ def home(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     persons = selectors.persons_of(user)
     records, record_rows = selectors.record_page(user, request.GET.get("records"), today=today)
+    # Not linked yet (nor acting for anyone): where the account's real-name check stands.
     context = {
         "persons": persons,
+        "last_claim": selectors.last_claim_of(user) if not persons else None,
         "several_persons": len(persons) > 1,
         "records": records,
         "record_rows": record_rows,

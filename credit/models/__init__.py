@@ -1,4 +1,5 @@
 from .audit import AccessLog, TransitionLog
+from .claims import ClaimStatus, IdentityClaim
 from .deadlines import Deadline, DeadlineChange
 from .outbox import DownstreamEvent
 from .people import Authorisation, Department, Membership, Person, Role, User
@@ -13,6 +14,7 @@ __all__ = [
     "CalendarDay",
     "CalendarYear",
     "CityOverlay",
+    "ClaimStatus",
     "CreditRecord",
     "Deadline",
     "DeadlineChange",
@@ -20,6 +22,7 @@ __all__ = [
     "Department",
     "DomainPeriodRule",
     "DownstreamEvent",
+    "IdentityClaim",
     "Membership",
     "Penalty",
     "Person",

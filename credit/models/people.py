@@ -118,7 +118,29 @@ class PersonQuerySet(models.QuerySet["Person"]):
         return self.filter(id_hash=identity.lookup_hash(number))
 
 
-class Person(models.Model):
+class HoldsIdNumber:
+    """A model with an identity document's number stored as `credit.identity` says: encrypted, with its
+    keyed hash (for exact lookup) and its mask (for display)."""
+
+    id_type: Any
+    id_encrypted: Any
+    id_hash: Any
+    id_masked: Any
+
+    def set_id_number(self, id_type: str, number: str) -> None:
+        """Validate, then store encrypted with its lookup hash and mask. Raises ValidationError."""
+        value = identity.validate(id_type, number)
+        self.id_type = id_type
+        self.id_encrypted = identity.encrypt(value)
+        self.id_hash = identity.lookup_hash(value)
+        self.id_masked = identity.mask(value)
+
+    @property
+    def id_number(self) -> str:
+        return str(identity.decrypt(self.id_encrypted))
+
+
+class Person(HoldsIdNumber, models.Model):
     """A natural person a credit record is about (信用主体)."""
 
     class Verification(models.TextChoices):
@@ -154,18 +176,6 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id_masked})"
-
-    def set_id_number(self, id_type: str, number: str) -> None:
-        """Validate, then store encrypted with its lookup hash and mask. Raises ValidationError."""
-        value = identity.validate(id_type, number)
-        self.id_type = id_type
-        self.id_encrypted = identity.encrypt(value)
-        self.id_hash = identity.lookup_hash(value)
-        self.id_masked = identity.mask(value)
-
-    @property
-    def id_number(self) -> str:
-        return identity.decrypt(self.id_encrypted)
 
 
 class AuthorisationQuerySet(models.QuerySet["Authorisation"]):
@@ -211,7 +221,13 @@ class Authorisation(ConcurrentTransitionMixin, models.Model):
                 condition=models.Q(valid_until__isnull=True)
                 | models.Q(valid_until__gte=models.F("valid_from")),
                 name="authorisation_dates_ordered",
-            )
+            ),
+            # An agent submits one authorisation per person at a time; another once intake has decided.
+            models.UniqueConstraint(
+                fields=["agent", "person"],
+                condition=models.Q(status="pending"),
+                name="authorisation_one_pending_per_agent_and_person",
+            ),
         ]
 
     def __str__(self) -> str:

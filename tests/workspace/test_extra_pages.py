@@ -17,7 +17,7 @@ from credit.models import AccessLog, Authorisation, CreditRecord, TransitionLog
 from letters.models import Letter, LetterKind, LetterState, ServiceRecord
 from repair.models import RepairCase, RepairRevocation
 from tests.conftest import Personas
-from tests.factories import UserFactory, make_record
+from tests.factories import PersonFactory, UserFactory, make_record
 from tests.repair.test_cases import file as file_repair
 from tests.repair.test_cases import step as repair_step
 
@@ -129,9 +129,9 @@ class TestAuthorisations:
         self, personas: Personas, django_assert_max_num_queries: Any
     ) -> None:
         agent = UserFactory(username="agent2", role="applicant")
-        for _ in range(30):
+        for n in range(30):  # one waits per agent and person
             Authorisation.objects.create(
-                agent=agent, person=personas.other_person, document="authorisations/2026/x.pdf"
+                agent=agent, person=PersonFactory(name=f"委托人{n}"), document="authorisations/2026/x.pdf"
             )
         client = browser(personas.intake)
         with django_assert_max_num_queries(12):
