@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from credit import identity
 from credit.api.serializers import AmendmentSerializer
+from credit.forms import IdNumberForm
 from credit.identity import IdType
 from credit.models import CreditRecord
 from credit.workflow import StepForm, _form_field, payload_serializer
@@ -198,7 +198,7 @@ class ReassignForm(forms.Form):
 
 
 # -- walk-in filing ------------------------------------------------------------------------------------------
-class IdentityForm(forms.Form):
+class IdentityForm(IdNumberForm):
     """The person at the counter, by the exact number of the identity document they show."""
 
     id_type = forms.ChoiceField(label=_("Identity document"), choices=IdType.choices, initial=IdType.RESIDENT)
@@ -207,15 +207,6 @@ class IdentityForm(forms.Form):
         max_length=30,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "inputmode": "text"}),
     )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("id_type") and data.get("id_number"):
-            try:
-                data["id_number"] = identity.validate(data["id_type"], data["id_number"])
-            except ValidationError as exc:
-                self.add_error("id_number", exc)
-        return data
 
 
 class _WalkInForm(forms.Form):

@@ -1,10 +1,11 @@
-"""Intake's verification of authorisations, the service of a case's letters and the revocation of a granted
-repair, under /staff/ (namespace "workspace", from workspace.urls)."""
+"""Intake's verification of authorisations and real-name checks, the service of a case's letters and the
+revocation of a granted repair, under /staff/ (namespace "workspace", from workspace.urls)."""
 
 from django.urls import path
 
 from . import (
     case_urls,  # noqa: F401  (registers the case_kind converter)
+    identity_views,
     people_views,
     revocation_views,
     service_views,
@@ -17,6 +18,14 @@ urlpatterns = [
         "authorisations/<int:pk>/document/",
         people_views.AuthorisationDocumentView.as_view(),
         name="authorisation-document",
+    ),
+    path("identities/", identity_views.IdentityClaimListView.as_view(), name="identities"),
+    path("identities/window/", identity_views.WindowLinkView.as_view(), name="identity-window"),
+    path("identities/<int:pk>/", identity_views.IdentityClaimView.as_view(), name="identity"),
+    path(
+        "identities/<int:pk>/document/",
+        identity_views.IdentityDocumentView.as_view(),
+        name="identity-document",
     ),
     path(
         "cases/<case_kind:kind>/<int:pk>/letters/<int:letter_pk>/service/",
