@@ -289,21 +289,11 @@ def optimise(png: bytes) -> bytes:
 
 def evidence_image(path: Path) -> Path:
     """A small receipt-like PNG for the applicant to upload (the upload check reads the content)."""
-    from PIL import Image, ImageDraw, ImageFont
+    from credit.demo_images import paper_png
 
-    image = Image.new("RGB", (640, 400), "#fffdf5")
-    draw = ImageDraw.Draw(image)
-    font: Any
-    try:
-        font = ImageFont.truetype("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 28)
-    except OSError:
-        font = ImageFont.load_default()
-    draw.rectangle((10, 10, 630, 390), outline="#8b1a1a", width=4)
-    for i, line in enumerate(
-        ["罚没款缴款凭证（演示）", "缴款人：张伟", "金额：人民币伍佰元整", "示范市财政局"]
-    ):
-        draw.text((40, 40 + i * 80), line, fill="#1f2933", font=font)
-    image.save(path)
+    path.write_bytes(
+        paper_png(["罚没款缴款凭证（演示）", "缴款人：张伟", "金额：人民币伍佰元整", "示范市财政局"])
+    )
     return path
 
 

@@ -7,10 +7,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
 from credit import identity
+from credit.demo_images import paper_png
 from credit.identity import IdType
 from credit.models import CityOverlay, CreditRecord, Department, Membership, Person, RuleSet, User
 from credit.models.people import Role
@@ -164,4 +166,96 @@ def seed_demo(*, today: date | None = None) -> dict[str, int]:
                 facts=f"演示记录：{person.name}的第{i + 1}条失信信息。",
             )
             created["records"] += 1
+    return created
+
+
+# -- the portal's own accounts: one signed up and waiting for the real-name check, one agent -----------------
+# username, name, first 17 digits of the ID number claimed (and held: records are registered for it)
+CITIZEN = ("citizen1", "王芳", "37020219920615003")
+# An agent without a person of their own, whose authorisation to act for 李娜 (applicant2) waits for intake.
+AGENT = "agent1"
+SIGNED_UP = [CITIZEN[0], AGENT]
+
+
+def _demo_scan(lines: list[str], name: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, paper_png(lines), content_type="image/png")
+
+
+@transaction.atomic
+def seed_demo_portal(*, today: date | None = None) -> dict[str, int]:
+    """citizen1 signed up through the portal claiming to be 王芳, who has three records and no account: the
+    claim waits for intake. agent1 submitted an authorisation to act for 李娜: it waits for intake too."""
+    from credit.services.authorisations import AuthorisationInput, submit_authorisation
+    from credit.services.identity_claims import ClaimInput, sign_up
+
+    today = today or timezone.localdate()
+    created = {"users": 0, "records": 0}
+    username, name, first17 = CITIZEN
+    number = first17 + identity.check_char(first17)
+    person = Person.objects.by_id_number(number).first()
+    if person is None:
+        person = Person(name=name)
+        person.set_id_number(IdType.RESIDENT, number)
+        person.save()
+    market = Department.objects.get(code="market")
+    for i, age in enumerate((60, 400, 900)):
+        decision_number = f"{ABBREVIATION['market']}〔{(today - timedelta(days=age)).year}〕{300 + i}号"
+        if CreditRecord.objects.filter(department=market, decision_number=decision_number).exists():
+            continue
+        register_record(
+            person=person,
+            record_type=RecordType.ADMIN_PENALTY,
+            domain=DOMAINS[i],
+            department=market,
+            decision_number=decision_number,
+            decision_date=today - timedelta(days=age),
+            penalties=[PenaltyInput(kind=PenaltyKind.FINE, tier="general", amount=Decimal(800 * (i + 1)))],
+            facts=f"演示记录：{name}的第{i + 1}条失信信息。",
+        )
+        created["records"] += 1
+    if not User.objects.filter(username=username).exists():
+        user, _claim = sign_up(
+            username=username,
+            password=DEMO_PASSWORD,
+            phone="13800000003",
+            claim=ClaimInput(
+                name=name,
+                id_type=IdType.RESIDENT,
+                id_number=number,
+                document=_demo_scan(
+                    ["居民身份证（演示样例）", f"姓名：{name}", f"号码：{number}"], "身份证.png"
+                ),
+            ),
+            consent=True,
+        )
+        user.email = f"{username}@example.cn"
+        user.save(update_fields=["email"])
+        created["users"] += 1
+    if not User.objects.filter(username=AGENT).exists():
+        agent = User(username=AGENT, email=f"{AGENT}@example.cn", phone="13800000004")
+        agent.set_password(DEMO_PASSWORD)
+        agent.save()
+        agent.groups.add(Group.objects.get(name=Role.APPLICANT))
+        created["users"] += 1
+        principal = Person.objects.get(user__username="applicant2")
+        submit_authorisation(
+            agent=agent,
+            data=AuthorisationInput(
+                name=principal.name,
+                id_type=principal.id_type,
+                id_number=principal.id_number,
+                scope="代为申请信用修复、提出异议及签收相关文书",
+                valid_from=today,
+                valid_until=today + timedelta(days=365),
+                document=_demo_scan(
+                    [
+                        "授权委托书（演示样例）",
+                        f"委托人：{principal.name}",
+                        f"受托人：{AGENT}",
+                        "委托人签名：李娜",
+                    ],
+                    "授权委托书.png",
+                ),
+            ),
+        )
     return created

@@ -10,16 +10,17 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from credit.models import CreditRecord, User
-from credit.services.demo import DEMO_PASSWORD, USERS
+from credit.services.demo import DEMO_PASSWORD, SIGNED_UP, USERS
 from tests.conftest import Personas
 
 pytestmark = pytest.mark.django_db
-DEMO_USERS = [u[0] for u in USERS] + ["admin"]
+DEMO_USERS = [u[0] for u in USERS] + SIGNED_UP + ["admin"]
 
 
 @pytest.fixture
-def demo(settings) -> None:  # type: ignore[no-untyped-def]
+def demo(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings.DEBUG = True
+    settings.MEDIA_ROOT = tmp_path  # the demo's scans, not in var/
     call_command("seed_demo", stdout=StringIO())
 
 
@@ -60,6 +61,19 @@ def test_the_demo_covers_states_rule_sets_and_both_applicants(demo: None) -> Non
     owners = Counter(records.values_list("person__user__username", flat=True))
     assert owners["applicant1"] >= 15 and owners["applicant2"] >= 15
     assert records.filter(penalties__isnull=False).distinct().count() == records.count()
+
+
+def test_the_demo_gives_intake_a_claim_and_an_authorisation_from_the_portal(demo: None) -> None:
+    from credit.models import Authorisation, ClaimStatus, IdentityClaim
+
+    claim = IdentityClaim.objects.get()
+    assert (claim.user.username, claim.status, claim.name) == ("citizen1", ClaimStatus.PENDING, "王芳")
+    assert claim.document and CreditRecord.objects.filter(person__id_hash=claim.id_hash).count() == 3
+    authorisation = Authorisation.objects.get()
+    assert (authorisation.agent.username, authorisation.person.user.username) == ("agent1", "applicant2")
+    assert authorisation.status == Authorisation.Status.PENDING and authorisation.document
+    call_command("seed_demo", stdout=StringIO())
+    assert (IdentityClaim.objects.count(), Authorisation.objects.count()) == (1, 1)
 
 
 def test_seed_demo_refuses_to_run_in_production(settings) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from credit.services.demo import DEMO_PASSWORD, USERS, seed_demo
+from credit.services.demo import DEMO_PASSWORD, SIGNED_UP, USERS, seed_demo, seed_demo_portal
 
 
 class Command(BaseCommand):
@@ -21,6 +21,8 @@ class Command(BaseCommand):
                 "seed_demo creates users with a published password; it runs only with DEBUG on"
             )
         created = seed_demo()
+        portal = seed_demo_portal()
+        created = {key: created[key] + portal[key] for key in created}
         if apps.is_installed("letters"):
             from letters.demo import seed_demo_letters
 
@@ -43,5 +45,6 @@ class Command(BaseCommand):
         self.stdout.write(f"demo data: {created['users']} user(s) and {created['records']} record(s) created")
         if not options["quiet_logins"]:
             self.stdout.write(
-                f"logins (password {DEMO_PASSWORD}): " + ", ".join([u[0] for u in USERS] + ["admin"])
+                f"logins (password {DEMO_PASSWORD}): "
+                + ", ".join([u[0] for u in USERS] + SIGNED_UP + ["admin"])
             )
