@@ -345,6 +345,12 @@ def seed(world: World, cases: int) -> float:
             " AND c.department_id = %s ORDER BY t.id DESC LIMIT 40)",
             [officer.pk, world.departments[0].pk],
         )
+    # The queues' table of open tasks, as the migration fills it for an existing database: here from the
+    # copied rows, which were written without the signals that keep it.
+    from workspace.open_tasks import sync_all
+
+    written = sync_all()
+    print(f"  open tasks: {written} rows ({time.perf_counter() - began:.0f} s)", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     return time.perf_counter() - began
@@ -511,8 +517,7 @@ def plans(world: World) -> str:
             queues.page(user, queues.QUEUE, **kwargs)
         for query in captured.captured_queries:
             sql = query["sql"]
-            skip = sql.startswith("EXPLAIN") or "credit_calendarday" in sql or "credit_department" in sql
-            if "ORDER BY" not in sql or skip:
+            if sql.startswith("EXPLAIN") or "workspace_opentask" not in sql:
                 continue
             with connection.cursor() as cursor:
                 cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}")

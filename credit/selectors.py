@@ -3,6 +3,7 @@ in force, which are the same for everyone."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
@@ -19,6 +20,55 @@ def is_staff_member(user: Any) -> bool:
     return bool(user.is_authenticated and user.has_role(*STAFF_ROLES))
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Which objects a user may see, as data: every one, or those of some departments, of some persons, and
+    of a case type's own further rule (`extra`, e.g. the complaints intake entered). `scoped()` applies it
+    to a queryset; the staff queues (workspace.queues) turn it into index reads of their own."""
+
+    everything: bool = False
+    departments: frozenset[int] | None = None  # None: not by department at all
+    persons: frozenset[int] | None = None  # None: not by person at all
+    extra: models.Q | None = None
+
+    def q(self, *, department_field: str = "department", person_field: str = "person") -> models.Q | None:
+        """The condition on the objects; None for every object."""
+        if self.everything:
+            return None
+        visible = models.Q(pk__in=[])
+        if self.departments is not None:
+            visible |= models.Q(**{f"{department_field}__in": sorted(self.departments)})
+        if self.persons is not None:
+            visible |= models.Q(**{f"{person_field}__in": sorted(self.persons)})
+        if self.extra is not None:
+            visible |= self.extra
+        return visible
+
+    def apply(
+        self,
+        queryset: models.QuerySet[M],
+        *,
+        department_field: str = "department",
+        person_field: str = "person",
+    ) -> models.QuerySet[M]:
+        condition = self.q(department_field=department_field, person_field=person_field)
+        return queryset if condition is None else queryset.filter(condition)
+
+
+def scope_of(user: Any) -> Scope:
+    """Applicants see the objects of the persons they act for (their own, or by a verified authorisation);
+    department staff their departments'; intake, reconsideration and audit staff everything. Anyone else,
+    administrators without a role included, sees nothing."""
+    if not (user and user.is_authenticated and user.is_active):
+        return Scope()
+    if user.has_role(*CITY_WIDE_ROLES):
+        return Scope(everything=True)
+    return Scope(
+        departments=frozenset(user.department_ids()) if user.has_role(*DEPARTMENT_ROLES) else None,
+        persons=frozenset(persons_acted_for(user)) if user.has_role(Role.APPLICANT) else None,
+    )
+
+
 def scoped(
     user: Any,
     queryset: models.QuerySet[M],
@@ -26,19 +76,8 @@ def scoped(
     department_field: str = "department",
     person_field: str = "person",
 ) -> models.QuerySet[M]:
-    """What this user may see of `queryset`: applicants the objects of the persons they act for (their own,
-    or by a verified authorisation); department staff their departments'; intake, reconsideration and audit
-    staff everything. Anyone else, administrators without a role included, sees nothing."""
-    if not (user and user.is_authenticated and user.is_active):
-        return queryset.none()
-    if user.has_role(*CITY_WIDE_ROLES):
-        return queryset
-    visible = models.Q(pk__in=[])
-    if user.has_role(*DEPARTMENT_ROLES):
-        visible |= models.Q(**{f"{department_field}__in": list(user.department_ids())})
-    if user.has_role(Role.APPLICANT):
-        visible |= models.Q(**{f"{person_field}__in": list(persons_acted_for(user))})
-    return queryset.filter(visible)
+    """What this user may see of `queryset` (scope_of)."""
+    return scope_of(user).apply(queryset, department_field=department_field, person_field=person_field)
 
 
 def records_for(user: Any) -> models.QuerySet[CreditRecord]:

@@ -14,6 +14,11 @@ case_transitioned = Signal()
 # The letters app serves the 信用修复告知书 on it ("两书同达").
 record_registered = Signal()
 
+# Sent when open deadlines changed in a way that may move the due date of the task they time: linked to a
+# task's timer, moved (extension, recomputation) or closed. sender=Deadline, deadline_ids. Inside the
+# transaction that changed them. The staff queues' read model follows it (workspace.open_tasks).
+deadlines_changed = Signal()
+
 # Sent when a workflow timer's path raised and the timer was marked failed (credit.timers), inside the
 # sweep's transaction: sender=viewflow Task, task (the failed timer task), error (its message).
 timer_failed = Signal()

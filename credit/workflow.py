@@ -51,8 +51,9 @@ from viewflow.workflow.models import Process, Task
 
 from credit.models import AccessLog, Deadline
 from credit.models.audit import AccessPurpose
-from credit.selectors import is_staff_member, scoped
+from credit.selectors import Scope, is_staff_member, scope_of
 from credit.services.access import Purpose, log_access
+from credit.signals import deadlines_changed
 from credit.services.transitions import TransitionError, perform_transition, transition_meta
 from credit.sla import Countdown, countdowns
 
@@ -68,9 +69,12 @@ class ScopedFlowMixin:
 
     case_model: Any
 
+    def scope(self, user: Any) -> Scope:
+        """Which cases of this flow the user may see; a flow with its own rule (complaints) overrides it."""
+        return scope_of(user)
+
     def visible(self, user: Any) -> models.QuerySet[Any]:
-        """The cases of this flow the user may see; a flow with its own rule (complaints) overrides it."""
-        return scoped(user, self.case_model._default_manager.all())
+        return self.scope(user).apply(self.case_model._default_manager.all())
 
     def has_view_permission(self, user: Any, obj: Any = None) -> bool:
         if not is_staff_member(user):
@@ -105,6 +109,7 @@ def deadline_timer_of(*kinds: str) -> Callable[[Any], datetime]:
             if deadline is None:
                 raise LookupError(f"{subject!r} has no deadline {kinds!r} to attach a timer to")
             Deadline.objects.filter(pk=deadline.pk).update(task=activation.task)
+            deadlines_changed.send(sender=Deadline, deadline_ids=[deadline.pk])
         return deadline.due_at
 
     delay.deadline_kind = " / ".join(kinds)  # type: ignore[attr-defined]
@@ -221,6 +226,7 @@ def move_timer(original: Deadline, replacement: Deadline) -> None:
     if original.task_id is not None:
         Task.objects.filter(pk=original.task_id, status=STATUS.SCHEDULED).update(scheduled=replacement.due_at)
         Deadline.objects.filter(pk=replacement.pk).update(task_id=original.task_id)
+        deadlines_changed.send(sender=Deadline, deadline_ids=[original.pk, replacement.pk])
 
 
 # -- the task page ----------------------------------------------------------------------------------------

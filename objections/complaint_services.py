@@ -16,6 +16,7 @@ from credit.models import CityOverlay, Deadline, Department, Person, RuleSet
 from credit.models.people import persons_acted_for
 from credit.models.rules import DeadlineUnit
 from credit.roles import Role, may
+from credit.selectors import Scope
 from credit.services.deadlines import close_deadline, compute_due, meet_deadline
 from credit.services.transitions import Forbidden, write_log
 from credit.workflow import end_task, without_work, work_of
@@ -24,22 +25,22 @@ from notifications.services import notify
 from .complaint import Complaint, ComplaintState
 
 
-def complaints_for(user: Any) -> models.QuerySet[Complaint]:
+def complaint_scope(user: Any) -> Scope:
     """Complainants their own; the head of the department concerned its complaints; auditors all; intake
     the complaints it entered. A department's other staff none: a complaint may be about them."""
-    queryset = Complaint.objects.all()
     if not (user and user.is_authenticated and user.is_active):
-        return queryset.none()
+        return Scope()
     if user.has_role(Role.AUDITOR):
-        return queryset
-    visible = models.Q(pk__in=[])
-    if user.has_role(Role.HEAD):
-        visible |= models.Q(department__in=list(user.department_ids()))
-    if user.has_role(Role.APPLICANT):
-        visible |= models.Q(person__in=list(persons_acted_for(user)))
-    if user.has_role(Role.INTAKE):
-        visible |= models.Q(filed_by=user)
-    return queryset.filter(visible)
+        return Scope(everything=True)
+    return Scope(
+        departments=frozenset(user.department_ids()) if user.has_role(Role.HEAD) else None,
+        persons=frozenset(persons_acted_for(user)) if user.has_role(Role.APPLICANT) else None,
+        extra=models.Q(filed_by=user) if user.has_role(Role.INTAKE) else None,
+    )
+
+
+def complaints_for(user: Any) -> models.QuerySet[Complaint]:
+    return complaint_scope(user).apply(Complaint.objects.all())
 
 
 def _department_of(case: Any) -> Department:

@@ -22,6 +22,7 @@ from viewflow.workflow import flow, lock
 from viewflow.workflow.models import Process
 
 from credit.flows import Escalate, case_of, clock_of, escalate
+from credit.selectors import Scope
 from credit.services.transitions import System, perform_transition
 from credit.workflow import CASE_SUMMARY, CaseTask, ScopedFlowMixin, deadline_timer_of
 
@@ -219,10 +220,10 @@ class ComplaintFlow(ScopedFlowMixin, flow.Flow):
     overdue = Escalate(this.report_overdue)
     end = flow.End()
 
-    def visible(self, user: Any) -> Any:
-        from .complaint_services import complaints_for
+    def scope(self, user: Any) -> Scope:
+        from .complaint_services import complaint_scope
 
-        return complaints_for(user)
+        return complaint_scope(user)
 
     def start_case(self, activation: Any, *, complaint: Complaint) -> Process:
         activation.process.artifact = complaint

@@ -119,6 +119,30 @@ def _frozen_now(time_machine: object) -> None:
     time_machine.move_to("2026-11-23T10:00:00+08:00", tick=False)  # type: ignore[attr-defined]
 
 
+@pytest.fixture(autouse=True)
+def _open_tasks_follow_their_sources(request: pytest.FixtureRequest) -> object:
+    """After every test in a database transaction: the queues' table of open tasks (workspace.OpenTask) is
+    exactly what viewflow's tasks and the deadlines of their timers say, whatever the test did."""
+    marker = request.node.get_closest_marker("django_db")
+    in_db = marker is not None or "db" in request.fixturenames
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or (
+        "transactional_db" in request.fixturenames
+    )
+    if not in_db or transactional:
+        yield
+        return
+    request.getfixturevalue("db")  # set up first, so that this runs before the test's rollback
+    yield
+    from django.db import connection
+
+    if connection.needs_rollback:  # the test left its transaction broken on purpose
+        return
+    from workspace.open_tasks import drift
+
+    found = drift(limit=5)
+    assert not found, f"workspace.OpenTask differs from the tasks it copies: {found}"
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     # The .mo catalogues are build output; compile them so that a bare `pytest` tests the current .po files.
     from io import StringIO

@@ -8,3 +8,6 @@ class WorkspaceConfig(AppConfig):
 
     name = "workspace"
     verbose_name = _("Staff workspace")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (connects the queues' read model to its sources)

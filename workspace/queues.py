@@ -26,16 +26,13 @@ an exact ID number is, and its view logs the access (workspace.queue_views).
 
 from __future__ import annotations
 
-import heapq
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache, lru_cache
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from django.db.models import Case, F, OuterRef, Q, Subquery, When
 from django.utils import timezone
@@ -53,6 +50,8 @@ from credit.selectors import is_staff_member
 from credit.sla import Countdown, countdowns
 from objections.flows import ComplaintFlow, ObjectionFlow, ReconsiderationFlow
 from repair.flows import RepairFlow
+
+from .models import OpenTask
 
 OPEN = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
 OPEN_DEADLINES = (Deadline.Status.PENDING, Deadline.Status.MISSED)
@@ -203,11 +202,6 @@ class Filters:
     number: str = ""  # an exact case number
     person: int | None = None  # a Person id (from an exact ID number search)
 
-    @property
-    def narrow(self) -> bool:
-        """A search that names its cases: the few rows are read whole, not by index order."""
-        return bool(self.number) or self.person is not None
-
 
 def department_choices(user: Any) -> list[Department]:
     """Departments a staff member may filter by: every one for city-wide roles, their own for the others
@@ -221,15 +215,9 @@ def department_choices(user: Any) -> list[Department]:
     return list(Department.objects.filter(pk__in=user.department_ids()).order_by("code"))
 
 
-def _cases(
-    kind: Kind, user: Any, filters: Filters, chosen: Sequence[Step] = ()
-) -> models.QuerySet[Any] | None:
+def _archive_cases(kind: Kind, user: Any, filters: Filters) -> models.QuerySet[Any] | None:
     """The cases of `kind` the user may see, narrowed by the filters; None when that is every case of the
-    type (a city-wide role without a filter): then no condition on the case is written at all.
-
-    A narrowed set also names the states the `chosen` steps' tasks are open in: redundant, but it lets the
-    database start from the cases (index on department and state) when they are few, e.g. the legal
-    reviews of a small department, instead of walking the deadlines in due order looking for them."""
+    type (a city-wide role without a filter): then no condition on the case is written at all."""
     cases = kind.visible(user)
     narrowed = bool(cases.query.where)
     if filters.department is not None:
@@ -240,12 +228,7 @@ def _cases(
         cases, narrowed = cases.filter(number=filters.number), True
     if filters.person is not None:
         cases, narrowed = cases.filter(person_id=filters.person), True
-    if not narrowed:
-        return None
-    states = [step.states for step in chosen]
-    if states and not filters.state and all(known is not None for known in states):
-        cases = cases.filter(state__in=sorted(set().union(*(known or () for known in states))))
-    return cases
+    return cases.order_by() if narrowed else None
 
 
 def _selected(user: Any, list_name: str, filters: Filters) -> list[Step]:
@@ -265,41 +248,51 @@ def _selected(user: Any, list_name: str, filters: Filters) -> list[Step]:
 
 
 # -- the cursor ----------------------------------------------------------------------------------------------
-# A row's place in the order: (0, due date, deadline id) for a task with a deadline, (1, created, task id)
-# for one without (after all those with one); by creation alone: (1, created, task id).
-Key = tuple[int, Any, int]
+# A row's place in its order. By due date: (0, due date, created, task id) for a task with a deadline, then
+# (1, None, created, task id) for one without; by creation: (2, None, created, task id).
+TIMED, UNTIMED, BY_CREATION = 0, 1, 2
+Key = tuple[int, date | None, datetime, int]
 
 
 def encode_cursor(key: Key) -> str:
-    phase, value, pk = key
-    text = value.isoformat()
-    return f"{'d' if phase == 0 else 'c'}{text}_{pk}"
+    phase, due, created, pk = key
+    head = {TIMED: f"d{due.isoformat() if due else ''}", UNTIMED: "n", BY_CREATION: "c"}[phase]
+    return f"{head}_{created.isoformat()}_{pk}"
 
 
 def decode_cursor(cursor: str | None) -> Key | None:
     """The key after which a page starts; None (the first page) for anything that is not a cursor."""
-    if not cursor or cursor[0] not in "dc" or "_" not in cursor:
+    parts = (cursor or "").split("_")
+    if len(parts) != 3 or not parts[0] or not parts[2].isdigit():
         return None
-    text, _sep, pk = cursor[1:].rpartition("_")
-    if not pk.isdigit():
-        return None
+    head, created_text, pk = parts
+    phase = {"d": TIMED, "n": UNTIMED, "c": BY_CREATION}.get(head[0])
     try:
-        if cursor[0] == "d":
-            return (0, date.fromisoformat(text), int(pk))
-        moment = datetime.fromisoformat(text)
+        due = date.fromisoformat(head[1:]) if phase == TIMED else None
+        created = datetime.fromisoformat(created_text)
     except ValueError:
         return None
-    if timezone.is_naive(moment):
+    if phase is None or (phase != TIMED and head[1:]) or timezone.is_naive(created):
         return None
-    return (1, moment, int(pk))
+    return (phase, due, created, int(pk))
 
 
 # -- a page --------------------------------------------------------------------------------------------------
 @dataclass
 class Row:
-    task: Task
+    """A task as a list shows it: its step, its case's number, state and department, its owner, its clock."""
+
+    task_id: int
     step: Step
-    case: Any
+    case_id: int
+    number: str
+    state: str
+    department: str
+    status: str
+    owner_id: int | None
+    owner: str
+    created: datetime | None
+    finished: datetime | None = None
     due_date: date | None = None
     deadline_status: str = ""
     countdown: Countdown | None = None
@@ -307,6 +300,10 @@ class Row:
     @property
     def kind(self) -> Kind:
         return self.step.kind
+
+    @property
+    def state_label(self) -> str:
+        return _state_labels(get_language()).get((self.kind.slug, self.state), self.state)
 
     @property
     def deadline_label(self) -> str:
@@ -320,234 +317,160 @@ class Page:
     sort: str
 
 
-def _owner_filter(list_name: str, user: Any) -> dict[str, Any]:
-    if list_name == QUEUE:
-        return {"status": STATUS.NEW}
-    if list_name == INBOX:
-        return {"status__in": [STATUS.ASSIGNED, STATUS.STARTED], "owner": user}
-    return {"status__in": list(OPEN)}  # TEAM
+@dataclass
+class _Arm:
+    """One index read of the open tasks: equalities on an index's leading columns (a step, and a department
+    or an owner), then the rows in the index's order, checked one by one against `checks`."""
+
+    step: Step
+    conditions: list[str]
+    params: list[Any]
 
 
-def _after_due(key: Key | None) -> Q:
-    if key is None or key[0] != 0:
-        return Q()
-    _phase, due, pk = key
-    return Q(due_date__gte=due) & (Q(due_date__gt=due) | Q(pk__gt=pk))
+def _value(value: Any) -> Any:
+    """A parameter as the database stores it (raw SQL skips the fields' own adaptation)."""
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, date):
+        return connection.ops.adapt_datefield_value(value)
+    return value
 
 
-def _after_created(key: Key | None, *, descending: bool = False) -> Q:
-    if key is None:
-        return Q()
-    if key[0] == 0:  # still among the tasks with a deadline: those without one all come later
-        return Q()
-    _phase, created, pk = key
-    if descending:
-        return Q(created__lte=created) & (Q(created__lt=created) | Q(pk__lt=pk))
-    return Q(created__gte=created) & (Q(created__gt=created) | Q(pk__gt=pk))
+def _arms(user: Any, list_name: str, chosen: Sequence[Step], filters: Filters) -> list[_Arm]:
+    """The reads a list is made of: per step, one for each way the user's scope of its case type reaches
+    cases (every case; a department's; some persons'; a case type's own rule), so that each starts from an
+    index (`OpenTask.Meta.indexes`) and reads no more rows than it shows."""
+    found = []
+    for step in chosen:
+        scope = step.kind.flow.instance.scope(user)
+        base = ["o.flow_task = %s"]
+        params: list[Any] = [step.ref]
+        if list_name == QUEUE:
+            base.append("o.status = %s")
+            params.append(STATUS.NEW)
+        elif list_name == INBOX:
+            base += ["o.owner_id = %s", "o.status IN (%s, %s)"]
+            params += [user.pk, STATUS.ASSIGNED, STATUS.STARTED]
+        if filters.department is not None:
+            base.append("o.department_id = %s")
+            params.append(filters.department)
+        if filters.state:
+            base.append(
+                f"EXISTS (SELECT 1 FROM {_q(step.kind.model._meta.db_table)} c "  # noqa: S608
+                "WHERE c.id = o.case_id AND c.state = %s)"
+            )
+            params.append(filters.state.partition(":")[2])
+        if scope.everything:
+            found.append(_Arm(step, base, params))
+            continue
+        for department in sorted(scope.departments or ()):
+            if filters.department in (None, department):
+                found.append(_Arm(step, [*base, "o.department_id = %s"], [*params, department]))
+        if scope.persons:
+            marks = ", ".join(["%s"] * len(scope.persons))
+            found.append(_Arm(step, [*base, f"o.person_id IN ({marks})"], [*params, *sorted(scope.persons)]))
+        if scope.extra is not None:
+            own = step.kind.model._default_manager.filter(scope.extra).order_by().values("pk")
+            sql, own_params = own.query.sql_with_params()
+            found.append(_Arm(step, [*base, f"o.case_id IN ({sql})"], [*params, *own_params]))
+    return found
 
 
-# Up to this many cases in scope, a list starts from them (their department and state index) and sorts
-# their tasks; with more, it walks the due order and checks each row's case, which finds a page quickly
-# because then many rows match.
-FEW_CASES = 5000
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
 
 
-def _scope(cases: models.QuerySet[Any] | None, narrow: bool, few_rows: bool = False) -> tuple[str, Any]:
-    """How to find the rows of the cases in scope, chosen here rather than left to the planner, whose
-    guesses across these joins were measured to be wrong by orders of magnitude (a hash of a whole node's
-    tasks for a page of 30):
-
-    - ("all", None): every case of the type (a city-wide role, no filter);
-    - ("search", cases): a search names a handful of cases: the planner starts from them;
-    - ("few", cases): few cases (a small department's reviews): the rows are looked up by the cases' ids
-      (index on department and state, then the rows' index by case), then sorted: the cost follows the
-      cases in scope;
-    - ("walk", cases): many: the rows are walked in the index's order, each one's case checked by a scalar
-      subquery (which the planner cannot turn into a hash over every case in scope), until the page is
-      full: the cost follows how rare the user's cases are among all;
-    - ("none", None): no case in scope.
-    Few or many: a bounded count of the cases (index `<case>_queue_scope`, at most FEW_CASES + 1 entries)."""
-    if cases is None:
-        return "all", None
-    if narrow:
-        return "search", cases
-    cases = cases.order_by()  # a case type's default order would only add a sort to these reads
-    if few_rows:  # the rows are few already (an inbox's): each one's case is checked
-        return "walk", cases
-    ids = cases.values("pk")
-    sql, params = _sql_or_none(ids)
-    if sql is None:
-        return "none", None
-    # Many cases stay many for a while: that answer is kept for a minute (per process), sparing a large
-    # department's pages the bounded count. Few cases are counted again on every page.
-    key = (sql, tuple(params))
-    if _many.get(key, 0.0) > time.monotonic():
-        return "walk", cases
-    found = ids[: FEW_CASES + 1].count()  # a bounded count, not a count of the queue
-    if found == 0:
-        return "none", None
-    if found <= FEW_CASES:
-        return "few", cases
-    if len(_many) > 10_000:
-        _many.clear()
-    _many[key] = time.monotonic() + 60
-    return "walk", cases
+# The orders of a list, each served by an index after the arm's equalities: (phase, columns).
+_ORDERS = {
+    TIMED: "o.due_date, o.created, o.task_id",
+    UNTIMED: "o.created, o.task_id",
+    BY_CREATION: "o.created, o.task_id",
+}
 
 
-_many: dict[tuple[str, tuple[Any, ...]], float] = {}
-# The columns holding a row's case id, as the queries below name them.
-_DEADLINE_CASE = '"credit_deadline"."object_id"'
-_PROCESS_CASE = '"viewflow_process"."artifact_object_id"'
-
-
-def _sql_or_none(queryset: models.QuerySet[Any]) -> tuple[str | None, Any]:
-    try:
-        return queryset.query.sql_with_params()
-    except EmptyResultSet:
-        return None, ()
-
-
-def _in_scope(
-    rows: models.QuerySet[Any], field: str, column: str, scope: tuple[str, Any]
-) -> models.QuerySet[Any]:
-    """Keep the rows whose case (its id in `field`, the SQL `column`) is in scope (see _scope)."""
-    how, what = scope
-    if how == "few" and connection.vendor == "postgresql":
-        # The cases' ids as one array, computed once: the rows' index is then probed for each id; never a
-        # join the planner could turn into a hash of every row.
-        sql, params = what.values("pk").query.sql_with_params()
-        return rows.extra(where=[f"{column} = ANY(ARRAY({sql}))"], params=list(params))  # noqa: S610
-    if how in ("search", "few"):
-        return rows.filter(**{f"{field}__in": what.values("pk")})
-    if how == "walk":
-        case = what.filter(pk=OuterRef(field)).values("pk")[:1]
-        return rows.annotate(in_scope=Subquery(case)).filter(in_scope__isnull=False)
-    return rows
-
-
-def _owned(user: Any) -> list[int] | None:
-    """The ids of the user's claimed tasks, if they are few (an inbox is read from them); else None."""
-    mine = Task.objects.filter(
-        owner=user, status__in=[STATUS.ASSIGNED, STATUS.STARTED], flow_task_type="HUMAN"
-    ).values_list("pk", flat=True)
-    found = list(mine[: FEW_CASES + 1])
-    return found if len(found) <= FEW_CASES else None
-
-
-def _timed_keys(
-    kind: Kind,
-    chosen: Sequence[Step],
-    cases: models.QuerySet[Any] | None,
-    host: dict[str, Any],
-    owned: list[int] | None,
-    filters: Filters,
-    after: Key | None,
-    limit: int | None,
-    today: date,
-) -> list[tuple[Key, int]]:
-    """(key, task id) of the tasks of `chosen` (timed steps of `kind`) in due order, from their deadlines
-    (index `deadline_queue`); the task is the one the deadline's timer is attached to."""
-    # The open deadlines: Deadline.objects.open() (pending, or missed and not closed), written as the index's
-    # condition (a pending deadline has no closed_at), so that PostgreSQL reads it from the index alone.
-    deadlines = Deadline.objects.filter(
-        content_type=kind.content_type(),
-        status__in=OPEN_DEADLINES,
-        closed_at__isnull=True,
-        task__isnull=False,
-    )
-    if filters.overdue:
-        # A deadline runs to 24:00 on its due date: overdue from the next day (credit.sla).
-        deadlines = deadlines.filter(due_date__lt=today)
-    deadlines = deadlines.filter(_after_due(after))
-    nodes = [s.node for s in chosen]
-    scope = _scope(cases, filters.narrow, few_rows=owned is not None)
-    if scope[0] == "none":
-        return []
-    if owned is None and scope[0] == "few" and limit is not None and connection.vendor == "postgresql":
-        # The few cases' deadlines sorted first (from the index alone), their tasks checked after, until
-        # the page is full: not the task of every candidate.
-        few = _in_scope(deadlines, "object_id", _DEADLINE_CASE, scope)
-        found = _sorted_then_checked(few, nodes, host, limit)
-        return [((0, due, pk), task_id) for pk, due, task_id in found]
-    if owned is not None:  # the few tasks of an inbox: the database starts from them
-        deadlines = deadlines.filter(task__previous__in=owned)
-    tasks = Task.previous.through.objects.filter(
-        from_task_id=OuterRef("task_id"),
-        to_task__flow_task__in=nodes,
-        to_task__flow_task_type="HUMAN",
-        **{f"to_task__{name}": value for name, value in host.items()},
-    ).values("to_task_id")[:1]
-    deadlines = deadlines.annotate(host=Subquery(tasks)).filter(host__isnull=False)
-    ordered = _in_scope(deadlines, "object_id", _DEADLINE_CASE, scope).order_by("due_date", "pk")
-    rows = ordered.values_list("pk", "due_date", "host")
-    if limit is not None:
-        rows = rows[:limit]
-    return [((0, due, pk), task_id) for pk, due, task_id in rows]
-
-
-def _sorted_then_checked(
-    deadlines: models.QuerySet[Deadline], nodes: list[Any], host: dict[str, Any], limit: int
-) -> list[tuple[int, date, int]]:
-    """(deadline id, due date, task id) of `deadlines` in due order whose timer's task is one of `nodes`'
-    in the list's state (`host`), at most `limit`: the candidates are sorted in a subquery that PostgreSQL
-    keeps apart (OFFSET 0), and the task of each is looked up only until `limit` are found."""
-    inner, params = (
-        deadlines.order_by("due_date", "pk").values("id", "due_date", "task_id").query.sql_with_params()
-    )
-    statuses = host.get("status__in") or [host["status"]]
-    q = connection.ops.quote_name
-    through, task = q(Task.previous.through._meta.db_table), q(Task._meta.db_table)
-    check = [
-        "p.from_task_id = s.task_id AND h.flow_task_type = 'HUMAN'",
-        f"h.flow_task IN ({', '.join(['%s'] * len(nodes))})",
-        f"h.status IN ({', '.join(['%s'] * len(statuses))})",
-    ]
-    check_params: list[Any] = [get_task_ref(node) for node in nodes] + list(statuses)
-    if "owner" in host:
-        check.append("h.owner_id = %s")
-        check_params.append(host["owner"].pk)
-    # Only table names from the models and placeholders: nothing from a request is spliced in.
-    sql = (
-        "SELECT t.id, t.due_date, t.host FROM ("  # noqa: S608
-        f"SELECT s.id, s.due_date, (SELECT p.to_task_id FROM {through} p JOIN {task} h "
-        f"ON h.id = p.to_task_id WHERE {' AND '.join(check)} LIMIT 1) AS host FROM ({inner} OFFSET 0) s"
-        ") t WHERE t.host IS NOT NULL ORDER BY t.due_date, t.id LIMIT %s"
-    )
+def _named_cases(arms: list[_Arm], filters: Filters) -> tuple[str, list[Any]] | None:
+    """The condition of a search that names its cases (a case number, a person), read from those cases'
+    own index; None for a list that is not such a search. A case number is looked up first, in one query
+    over the case types of the list: ("", []) when no case has it."""
+    if filters.person is not None:
+        return "o.person_id = %s", [filters.person]
+    if not filters.number:
+        return None
+    kinds = {arm.step.kind.slug: arm.step.kind for arm in arms}.values()
+    lookups, params = [], []
+    for kind in kinds:
+        lookups.append(f"SELECT %s, c.id FROM {_q(kind.model._meta.db_table)} c WHERE c.number = %s")  # noqa: S608
+        params += [kind.content_type().pk, filters.number]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*check_params, *params, limit])
-        return [(pk, due, task_id) for pk, due, task_id in cursor.fetchall()]
+        cursor.execute(" UNION ALL ".join(lookups), params)
+        found = cursor.fetchall()
+    if not found:
+        return "", []
+    either = " OR ".join(["(o.case_type_id = %s AND o.case_id = %s)"] * len(found))
+    return f"({either})", [value for pair in found for value in pair]
 
 
-def _untimed_keys(
-    kind: Kind,
-    step: Step,
-    cases: models.QuerySet[Any] | None,
-    host: dict[str, Any],
-    owned: list[int] | None,
-    filters: Filters,
+def _page_sql(
+    arms: list[_Arm],
+    sort: str,
     after: Key | None,
-    limit: int | None,
-    descending: bool = False,
-) -> list[tuple[Key, int]]:
-    """(key, task id) of the open tasks of one step by creation (index `viewflow_task_open`)."""
-    tasks = Task.objects.filter(
-        flow_task=step.node,
-        flow_task_type="HUMAN",
-        process__artifact_content_type=kind.content_type(),
-        **host,
-    )
-    if owned is not None:
-        tasks = tasks.filter(pk__in=owned)
-    tasks = tasks.filter(_after_created(after, descending=descending))
-    scope = _scope(cases, filters.narrow, owned is not None)
-    if scope[0] == "none":
-        return []
-    tasks = _in_scope(tasks, "process__artifact_object_id", _PROCESS_CASE, scope)
-    tasks = tasks.order_by("-created", "-pk") if descending else tasks.order_by("created", "pk")
-    found = tasks.values_list("pk", "created")
-    if limit is not None:
-        found = found[:limit]
-    return [((1, created, pk), pk) for pk, created in found]
+    limit: int,
+    today: date,
+    overdue: bool,
+    narrow: tuple[str, list[Any]] | None,
+) -> tuple[str, list[Any]]:
+    """The SQL of a page's task ids in order, at most `limit`: each arm read in its index's order (one read
+    for the tasks with a deadline and one for those without, in the due order), the reads merged. A search
+    that names its cases (narrow) is one read of those few rows, from their own index."""
+    phases = [BY_CREATION] if sort != "due" else [TIMED] if overdue else [TIMED, UNTIMED]
+    if after is not None:
+        phases = [p for p in phases if p >= after[0]] if sort == "due" else phases
+    descending = sort == "-created"
+    parts: list[str] = []
+    params: list[Any] = []
+    for phase in phases:
+        checks: list[str] = []
+        extra: list[Any] = []
+        if phase == TIMED:
+            checks.append("o.due_date IS NOT NULL")
+            if overdue:
+                checks.append("o.due_date < %s")
+                extra.append(_value(today))
+        elif phase == UNTIMED:
+            checks.append("o.due_date IS NULL")
+        if after is not None and after[0] == phase:
+            _phase, due, created, pk = after
+            if phase == TIMED:
+                checks.append("(o.due_date, o.created, o.task_id) > (%s, %s, %s)")
+                extra += [_value(due), _value(created), pk]
+            else:
+                checks.append(f"(o.created, o.task_id) {'<' if descending else '>'} (%s, %s)")
+                extra += [_value(created), pk]
+        order = _ORDERS[phase]
+        if descending:
+            order = "o.created DESC, o.task_id DESC"
+        table = _q(OpenTask._meta.db_table)
+        select = f"SELECT {_COLUMNS}, {phase} AS phase FROM {table} o"  # noqa: S608
+        if narrow is not None:
+            either = " OR ".join("(" + " AND ".join(arm.conditions) + ")" for arm in arms)
+            params += [*narrow[1], *(p for arm in arms for p in arm.params), *extra]
+            parts.append(_read(select, [narrow[0], f"({either})", *checks], order, limit))
+            continue
+        for arm in arms:
+            parts.append(_read(select, [*arm.conditions, *checks], order, limit))
+            params += [*arm.params, *extra]
+    if sort == "due":
+        outer = "phase, due_date, created, task_id"
+    else:
+        outer = "created DESC, task_id DESC" if descending else "created, task_id"
+    # UNION, not UNION ALL: a case reached by two of the user's scopes (a department's, a person's) once.
+    return f"{' UNION '.join(parts)} ORDER BY {outer} LIMIT {limit}", params
+
+
+def _read(select: str, conditions: list[str], order: str, limit: int) -> str:
+    # Only names from the models, fixed SQL and placeholders are spliced in: nothing from a request.
+    where = " AND ".join(conditions)
+    return f"SELECT * FROM ({select} WHERE {where} ORDER BY {order} LIMIT {int(limit)}) AS a"  # noqa: S608
 
 
 def page(
@@ -559,8 +482,10 @@ def page(
     cursor: str | None = None,
     size: int = PAGE_SIZE,
 ) -> Page:
-    """One page of a list. `sort`: "due" (by due date, then id; tasks without a deadline last, oldest
-    first), "created" (oldest first) or "-created" (newest first); the archive is newest finished first."""
+    """One page of a list. `sort`: "due" (by due date, then creation; tasks without a deadline last, oldest
+    first), "created" (oldest first) or "-created" (newest first); the archive is newest finished first.
+    One query for the rows whatever the list, the user's scope or the filters (plus the calendar's, for
+    the countdowns)."""
     filters = filters or Filters()
     size = max(1, min(size, MAX_PAGE_SIZE))
     if list_name == ARCHIVE:
@@ -569,55 +494,113 @@ def page(
     if filters.overdue:
         sort = "due"  # only tasks with a deadline are overdue: they are read in due order
     after = decode_cursor(cursor)
-    if sort != "due" and after is not None and after[0] == 0:
-        after = None
-    chosen = _selected(user, list_name, filters)
-    host = _owner_filter(list_name, user)
-    owned = _owned(user) if list_name == INBOX else None
+    if after is not None and (after[0] == BY_CREATION) != (sort != "due"):
+        after = None  # a cursor of another order starts at the first page
+    arms = _arms(user, list_name, _selected(user, list_name, filters), filters)
+    if not arms:
+        return Page(rows=[], next_cursor=None, sort=sort)
+    narrow = _named_cases(arms, filters)
+    if narrow is not None and not narrow[0]:
+        return Page(rows=[], next_cursor=None, sort=sort)  # no case has that number
     today = timezone.localdate()
-    # A search by case number or person names a handful of cases: read them whole and order them here
-    # (an index-ordered read with such a filter would walk the whole queue looking for them).
-    limit = None if filters.narrow else size + 1
-    streams: list[list[tuple[Key, int]]] = []
-    for kind in KINDS.values():
-        of_kind = [s for s in chosen if s.kind is kind]
-        if not of_kind:
-            continue
-        timed = [s for s in of_kind if s.timed]
-        if sort == "due" and timed and (after is None or after[0] == 0):
-            cases = _cases(kind, user, filters, timed)
-            streams.append(_timed_keys(kind, timed, cases, host, owned, filters, after, limit, today))
-        untimed = of_kind if sort != "due" else [s for s in of_kind if not s.timed]
-        for step in untimed:
-            cases = _cases(kind, user, filters, [step])
-            streams.append(
-                _untimed_keys(
-                    kind, step, cases, host, owned, filters, after, limit, descending=sort == "-created"
-                )
-            )
-    if sort == "-created":
-        merged = heapq.merge(*streams, key=lambda item: (item[0][1], item[0][2]), reverse=True)
-    else:
-        merged = heapq.merge(*streams, key=lambda item: item[0])
-    window = []
-    for item in merged:  # each stream starts after the cursor already
-        window.append(item)
-        if len(window) > size:
-            break
-    more = len(window) > size
-    window = window[:size]
-    rows = hydrate([task_id for _key, task_id in window])
-    dues = {task_id: key[1] for key, task_id in window if key[0] == 0}
-    if sort != "due":
-        dues = _due_dates([row.task.pk for row in rows])
-    _attach_countdowns(rows, dues, today)
-    next_cursor = encode_cursor(window[-1][0]) if more and window else None
+    keys, params = _page_sql(arms, sort, after, size + 1, today, filters.overdue, narrow)
+    rows = _read_rows(keys, params, sort, {arm.step.kind.slug: arm.step.kind for arm in arms}.values())
+    more = len(rows) > size
+    rows = rows[:size]
+    badges = countdowns([row.due_date for row in rows if row.due_date is not None], today)
+    for row in rows:
+        if row.due_date is not None:
+            row.countdown = badges[row.due_date]
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        phase = BY_CREATION if sort != "due" else TIMED if last.due_date is not None else UNTIMED
+        assert last.created is not None
+        next_cursor = encode_cursor((phase, last.due_date, last.created, last.task_id))
     return Page(rows=rows, next_cursor=next_cursor, sort=sort)
 
 
+# What a page reads of each open task: the arms select it, so the page needs no second read of the table.
+_COLUMNS = (
+    "o.task_id, o.flow_task, o.status, o.owner_id, o.created, o.due_date, o.case_type_id, o.case_id, "
+    "o.department_id"
+)
+
+
+def _read_rows(keys: str, params: list[Any], sort: str, kinds: Iterable[Kind]) -> list[Row]:
+    """The page's rows with everything they show, in one query: the keys' rows with their owner's name,
+    their department's and their case's number and state, each looked up by its primary key in a subquery
+    per row (a join of every case table would cost PostgreSQL more to plan than to run)."""
+    number, state, case_params = ["CASE page.case_type_id"], ["CASE page.case_type_id"], []
+    for kind in kinds:
+        table = _q(kind.model._meta.db_table)
+        for column, found in (("number", number), ("state", state)):
+            found.append(f"WHEN %s THEN (SELECT c.{column} FROM {table} c WHERE c.id = page.case_id)")  # noqa: S608
+        case_params.append(kind.content_type().pk)
+    if sort == "due":
+        order = "page.phase, page.due_date, page.created, page.task_id"
+    elif sort == "-created":
+        order = "page.created DESC, page.task_id DESC"
+    else:
+        order = "page.created, page.task_id"
+    sql = (
+        "SELECT page.task_id, page.flow_task, page.status, page.owner_id, "  # noqa: S608
+        f"(SELECT u.username FROM {_q(User._meta.db_table)} u WHERE u.id = page.owner_id), "
+        "page.created, page.due_date, page.case_id, "
+        f"(SELECT d.name FROM {_q(Department._meta.db_table)} d WHERE d.id = page.department_id), "
+        f"{' '.join(number)} END, {' '.join(state)} END "
+        f"FROM ({keys}) AS page ORDER BY {order}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*case_params, *case_params, *params])
+        found = cursor.fetchall()
+    by_ref = _steps_by_ref()
+    rows = []
+    for task_id, ref, status, owner_id, owner, created, due, case_id, department, number, state in found:
+        step = by_ref.get(ref)
+        if step is None:  # a node no longer in the flow
+            continue
+        rows.append(
+            Row(
+                task_id=task_id,
+                step=step,
+                case_id=case_id,
+                number=number or "",
+                state=state or "",
+                department=department,
+                status=status,
+                owner_id=owner_id,
+                owner=owner or "",
+                created=_aware(created),
+                due_date=_date(due),
+            )
+        )
+    return rows
+
+
+def _aware(value: Any) -> datetime | None:
+    """A datetime read by raw SQL as the ORM would give it (SQLite gives naive UTC, or text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return timezone.make_aware(value, UTC) if timezone.is_naive(value) else value
+
+
+def _date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+@lru_cache(maxsize=16)
+def _state_labels(language: str | None) -> dict[tuple[str, str], str]:
+    return {(kind.slug, value): str(label) for kind in KINDS.values() for value, label in kind.states()}
+
+
 def hydrate(task_ids: Sequence[int]) -> list[Row]:
-    """The rows of these tasks in this order: the tasks with their process and owner in one query, the cases
-    in one query per case type."""
+    """The rows of these tasks (finished ones included) in this order: the tasks with their process and
+    owner in one query, the cases in one query per case type."""
     shown_tasks = (
         Task.objects.filter(pk__in=list(task_ids))
         .select_related("process", "owner")
@@ -654,31 +637,22 @@ def hydrate(task_ids: Sequence[int]) -> list[Row]:
         case = cases.get((task.process.artifact_content_type_id, task.process.artifact_object_id))
         if case is None:
             continue
-        rows.append(Row(task=task, step=step, case=case))
+        rows.append(
+            Row(
+                task_id=task.pk,
+                step=step,
+                case_id=case.pk,
+                number=case.number or str(case),
+                state=case.state,
+                department=case.department.name,
+                status=task.status,
+                owner_id=task.owner_id,
+                owner=task.owner.get_username() if task.owner_id else "",
+                created=task.created,
+                finished=task.finished,
+            )
+        )
     return rows
-
-
-def _due_dates(task_ids: Iterable[int]) -> dict[int, date]:
-    """The open deadline of each task (through its timer), in one query."""
-    ids = list(task_ids)
-    if not ids:
-        return {}
-    found = (
-        Deadline.objects.open()
-        .filter(task__previous__in=ids)
-        .order_by("pk")
-        .values_list("task__previous", "due_date")
-    )
-    return dict(found)
-
-
-def _attach_countdowns(rows: list[Row], dues: dict[int, date], today: date) -> None:
-    badges = countdowns(dues.values(), today)
-    for row in rows:
-        due = dues.get(row.task.pk)
-        if due is not None:
-            row.due_date = due
-            row.countdown = badges[due]
 
 
 def _archive_page(user: Any, filters: Filters, cursor: str | None, size: int) -> Page:
@@ -694,10 +668,10 @@ def _archive_page(user: Any, filters: Filters, cursor: str | None, size: int) ->
             continue
         ct = kind.content_type()
         condition |= Q(flow_task__in=of_kind, process__artifact_content_type=ct)
-        cases = _cases(kind, user, filters)
+        cases = _archive_cases(kind, user, filters)
         if cases is not None:
             # Checked row by row (the user's finished tasks, newest first): never a hash of every case.
-            case = cases.order_by().filter(pk=OuterRef("process__artifact_object_id")).values("pk")[:1]
+            case = cases.filter(pk=OuterRef("process__artifact_object_id")).values("pk")[:1]
             scope.append(When(process__artifact_content_type=ct, then=Subquery(case)))
         else:
             scope.append(When(process__artifact_content_type=ct, then=F("process__artifact_object_id")))
@@ -706,8 +680,8 @@ def _archive_page(user: Any, filters: Filters, cursor: str | None, size: int) ->
         in_scope__isnull=False
     )
     after = decode_cursor(cursor)
-    if after is not None and after[0] == 1:
-        _phase, finished, pk = after
+    if after is not None and after[0] == BY_CREATION:
+        _phase, _due, finished, pk = after
         tasks = tasks.filter(
             Q(finished__lt=finished) | Q(finished=finished, pk__lt=pk), finished__lte=finished
         )
@@ -718,15 +692,17 @@ def _archive_page(user: Any, filters: Filters, cursor: str | None, size: int) ->
     # The clock the task ran against, if its deadline is still linked to its timer (a shared clock moves
     # on to the next task): met or missed.
     linked = (
-        Deadline.objects.filter(task__previous__in=[row.task.pk for row in rows])
+        Deadline.objects.filter(task__previous__in=[row.task_id for row in rows])
         .order_by("pk")
         .values_list("task__previous", "due_date", "status")
     )
     clocks = {task_id: (due, status) for task_id, due, status in linked}
     for row in rows:
-        if row.task.pk in clocks:
-            row.due_date, row.deadline_status = clocks[row.task.pk]
-    next_cursor = encode_cursor((1, found[-1][1], found[-1][0])) if more and found else None
+        if row.task_id in clocks:
+            row.due_date, row.deadline_status = clocks[row.task_id]
+    next_cursor = None
+    if more and found:
+        next_cursor = encode_cursor((BY_CREATION, None, found[-1][1], found[-1][0]))
     return Page(rows=rows, next_cursor=next_cursor, sort="finished")
 
 
@@ -749,10 +725,10 @@ def heads_department(user: Any, case: Any) -> bool:
     return bool(user.has_role(Role.HEAD) and getattr(case, "department_id", None) in user.department_ids())
 
 
-def colleagues(user: Any, chosen: Iterable[Step], limit: int = 200) -> list[User]:
-    """Staff who may be given tasks of these steps: members of the roles granting the steps' permissions
-    (credit.roles), in the user's departments (everyone's, for city-wide roles). Each task is checked again,
-    with the law's own rules, when it is given."""
+def colleagues(user: Any, chosen: Iterable[Step], limit: int = 200) -> list[tuple[int, str]]:
+    """Staff who may be given tasks of these steps, as (id, "name (username)"): members of the roles
+    granting the steps' permissions (credit.roles), in the user's departments (everyone's, for city-wide
+    roles). Each task is checked again, with the law's own rules, when it is given."""
     perms = {s.perm for s in chosen if s.perm}
     roles = [role for role, granted in ROLE_PERMISSIONS.items() if perms & set(granted)]
     if not roles:
@@ -760,7 +736,12 @@ def colleagues(user: Any, chosen: Iterable[Step], limit: int = 200) -> list[User
     users = User.objects.filter(groups__name__in=roles, is_active=True).exclude(pk=user.pk)
     if not user.has_role(*CITY_WIDE_ROLES):
         users = users.filter(memberships__department__in=list(user.department_ids()))
-    return list(users.distinct().order_by("username")[:limit])
+    found = users.distinct().order_by("username").values_list("pk", "username", "first_name", "last_name")
+    named = []
+    for pk, username, first, last in found[:limit]:
+        full = f"{first} {last}".strip()
+        named.append((pk, f"{full or username} ({username})"))
+    return named
 
 
 # The filters' choices come from the flows and the models, so they are translated once per language.
@@ -776,6 +757,16 @@ def _states_choices(language: str | None) -> tuple[tuple[str, str], ...]:
 @lru_cache(maxsize=16)
 def _step_labels(language: str | None) -> dict[str, str]:
     return {s.ref: f"{s.kind.label} · {s.title}" for s in steps()}
+
+
+def step_titles() -> dict[str, str]:
+    """Each step's title in the current language, translated once per language and process."""
+    return _step_titles(get_language())
+
+
+@lru_cache(maxsize=16)
+def _step_titles(language: str | None) -> dict[str, str]:
+    return {s.ref: s.title for s in steps()}
 
 
 def states_choices() -> list[tuple[str, str]]:

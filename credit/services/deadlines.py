@@ -15,6 +15,7 @@ from credit import calendar
 from credit.models import Deadline, RuleSet
 from credit.models.rules import DeadlineUnit
 from credit.periods import Period
+from credit.signals import deadlines_changed
 
 
 def compute_due(*, start: date, value: int, unit: str, days: calendar.Days | None = None) -> calendar.DueDate:
@@ -90,14 +91,17 @@ def close_deadline(deadline: Deadline, *, status: str, at: datetime | None = Non
     if status == Deadline.Status.PENDING:
         raise ValueError("close_deadline needs a final status")
     at = at or timezone.now()
-    if Deadline.objects.filter(pk=deadline.pk, status=Deadline.Status.PENDING).update(
-        status=status, closed_at=at
-    ):
-        return True
-    if status == Deadline.Status.EXTENDED:
-        return False
-    late = Deadline.objects.filter(pk=deadline.pk, status=Deadline.Status.MISSED, closed_at__isnull=True)
-    return late.update(closed_at=at) == 1
+    closed = bool(
+        Deadline.objects.filter(pk=deadline.pk, status=Deadline.Status.PENDING).update(
+            status=status, closed_at=at
+        )
+    )
+    if not closed and status != Deadline.Status.EXTENDED:
+        late = Deadline.objects.filter(pk=deadline.pk, status=Deadline.Status.MISSED, closed_at__isnull=True)
+        closed = late.update(closed_at=at) == 1
+    if closed:
+        deadlines_changed.send(sender=Deadline, deadline_ids=[deadline.pk])
+    return closed
 
 
 def close_pending(subject: models.Model, *, status: str, kind: str | None = None) -> None:
@@ -180,6 +184,7 @@ def deadline_timer(kind: str) -> Callable[[Any], datetime]:
             if deadline is None:
                 raise LookupError(f"{subject!r} has no pending deadline {kind!r} to attach a timer to")
             Deadline.objects.filter(pk=deadline.pk).update(task=activation.task)
+            deadlines_changed.send(sender=Deadline, deadline_ids=[deadline.pk])
         return deadline.due_at
 
     delay.deadline_kind = kind  # type: ignore[attr-defined]

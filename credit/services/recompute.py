@@ -48,6 +48,7 @@ from credit import calendar
 from credit.models import CalendarChange, Deadline, DeadlineChange
 from credit.models.deadlines import due_moment
 from credit.services.deadlines import compute_due
+from credit.signals import deadlines_changed
 
 logger = logging.getLogger(__name__)
 
@@ -249,6 +250,9 @@ def _recompute_batch(change: CalendarChange, rows: list[_Row]) -> RecomputeResul
             )
         for (due_date, provisional), pks in values.items():
             Deadline.objects.filter(pk__in=pks).update(due_date=due_date, provisional=provisional)
+        if values:
+            moved = [pk for pks in values.values() for pk in pks]
+            deadlines_changed.send(sender=Deadline, deadline_ids=moved)
         for moment, task_ids in timers.items():
             result.timers_moved += Task.objects.filter(pk__in=task_ids, status=STATUS.SCHEDULED).update(
                 scheduled=moment

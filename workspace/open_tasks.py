@@ -1,0 +1,213 @@
+"""The open tasks as the staff queues read them (workspace.models.OpenTask), kept in step with what they copy.
+
+A row is written in the transaction that changes its source, by one statement each time:
+
+- viewflow saves a human task of a case flow (created, claimed, given, released, started, finished,
+  cancelled): `task_saved`, from Task's post_save. viewflow changes tasks only through `save()`; the
+  project's own bulk updates of tasks touch timers, never human tasks.
+- a deadline is linked to a task's timer, moved (extension, recomputation) or closed: `deadlines_changed`
+  (credit.signals), sent by credit's deadline services. The due date of every open task of the deadlines'
+  cases is read again from the deadlines (never computed here), so a clock that moves from one task to the
+  next is followed too.
+
+Statuses and due dates are copied, never decided here. `drift()` compares the table with what it copies
+(tests check it after every test that touched a task; `manage.py open_tasks --check` at any time) and
+`sync_all()` repairs it with idempotent statements that are safe beside live traffic.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, models, transaction
+from django.db.models import F, OuterRef, Subquery, Value
+from viewflow.workflow.fields import get_task_ref
+from viewflow.workflow.models import Process, Task
+from viewflow.workflow.status import STATUS
+
+from credit.models import Deadline
+
+from .models import OpenTask
+
+logger = logging.getLogger(__name__)
+
+OPEN = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
+COLUMNS = (
+    "task_id",
+    "flow_task",
+    "status",
+    "owner_id",
+    "created",
+    "case_type_id",
+    "case_id",
+    "department_id",
+    "person_id",
+    "due_date",
+)
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _case_models() -> dict[Any, type[models.Model]]:
+    """The case flows (flow class -> case model): the flows the queues list."""
+    from workspace.queues import KINDS
+
+    return {kind.flow: kind.model for kind in KINDS.values()}
+
+
+def task_saved(task: Task) -> None:
+    """Copy a human task of a case flow: its row while it is open, none once it is not."""
+    if task.flow_task_type != "HUMAN" or task.flow_task is None:
+        return
+    case_model = _case_models().get(task.flow_task.flow_class)
+    if case_model is None:
+        return
+    table = _q(OpenTask._meta.db_table)
+    with connection.cursor() as cursor:
+        if task.status not in OPEN:
+            cursor.execute(f"DELETE FROM {table} WHERE task_id = %s", [task.pk])  # noqa: S608
+            return
+        # The case's department and person come from its row, found through the task's process; the due
+        # date stays as it is (a new task gets it when its timer is linked to its deadline).
+        # Only table names from the models and placeholders: nothing from a request is spliced in.
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(COLUMNS)}) "  # noqa: S608
+            "SELECT %s, %s, %s, %s, %s, %s, c.id, c.department_id, c.person_id, NULL "
+            f"FROM {_q(case_model._meta.db_table)} c "
+            f"WHERE c.id = (SELECT p.artifact_object_id FROM {_q(Process._meta.db_table)} p WHERE p.id = %s) "
+            "ON CONFLICT (task_id) DO UPDATE SET flow_task = excluded.flow_task, status = excluded.status, "
+            "owner_id = excluded.owner_id",
+            [
+                task.pk,
+                get_task_ref(task.flow_task),
+                task.status,
+                task.owner_id,
+                connection.ops.adapt_datetimefield_value(task.created),
+                ContentType.objects.get_for_model(case_model).pk,
+                task.process_id,
+            ],
+        )
+
+
+def _due_sql(task_column: str) -> tuple[str, list[Any]]:
+    """The due date of the open deadline (Deadline.objects.open()) linked to the timer of the task in
+    `task_column`: the timer's `previous` is the task."""
+    previous = Task.previous.through._meta.db_table
+    # Only table and column names from the models, and placeholders.
+    sql = (
+        f"(SELECT d.due_date FROM {_q(Deadline._meta.db_table)} d "  # noqa: S608
+        f"JOIN {_q(previous)} p ON p.from_task_id = d.task_id "
+        f"WHERE p.to_task_id = {task_column} "
+        "AND (d.status = %s OR (d.status = %s AND d.closed_at IS NULL)) ORDER BY d.id DESC LIMIT 1)"
+    )
+    return sql, [Deadline.Status.PENDING.value, Deadline.Status.MISSED.value]
+
+
+def refresh_due(deadline_ids: Iterable[int]) -> None:
+    """Read again the due date of every open task of the cases these deadlines belong to."""
+    ids = sorted(set(deadline_ids))
+    if not ids:
+        return
+    table = _q(OpenTask._meta.db_table)
+    due, params = _due_sql(f"{table}.task_id")
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET due_date = {due} "  # noqa: S608
+            f"WHERE (case_type_id, case_id) IN (SELECT content_type_id, object_id "
+            f"FROM {_q(Deadline._meta.db_table)} WHERE id IN ({placeholders}))",
+            [*params, *ids],
+        )
+
+
+# -- what the table copies, all of it ---------------------------------------------------------------------
+def _expected(case_model: type[models.Model], flow: Any) -> models.QuerySet[Task]:
+    """The rows the table should hold for one case flow, as a query in COLUMNS' order."""
+    case = case_model._default_manager.filter(pk=OuterRef("process__artifact_object_id")).order_by()
+    due = Deadline.objects.open().filter(task__previous=OuterRef("pk")).order_by("-pk").values("due_date")[:1]
+    ct = ContentType.objects.get_for_model(case_model)
+    return (
+        Task.objects.filter(
+            flow_task_type="HUMAN",
+            status__in=OPEN,
+            process__flow_class=flow,
+            process__artifact_content_type=ct,
+        )
+        .order_by()
+        .annotate(
+            o_case_type=Value(ct.pk, output_field=models.IntegerField()),
+            o_case=F("process__artifact_object_id"),
+            o_department=Subquery(case.values("department_id")),
+            o_person=Subquery(case.values("person_id")),
+            o_due=Subquery(due),
+        )
+        .values_list(
+            "pk",
+            "flow_task",
+            "status",
+            "owner_id",
+            "created",
+            "o_case_type",
+            "o_case",
+            "o_department",
+            "o_person",
+            "o_due",
+        )
+    )
+
+
+@dataclass
+class Drift:
+    missing: list[int]  # open tasks without their row
+    stale: list[int]  # rows that differ from their task (or whose task is no longer open)
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.stale)
+
+
+def drift(limit: int | None = None) -> Drift:
+    """How the table differs from what it copies (task ids, at most `limit` of each). Reads every open task:
+    for tests and for an operator's check, not for a page."""
+    expected: dict[int, tuple[Any, ...]] = {}
+    for flow, case_model in _case_models().items():
+        for row in _expected(case_model, flow).iterator():
+            expected[row[0]] = _normal(row)
+    actual = {row[0]: _normal(row) for row in OpenTask.objects.values_list(*COLUMNS).iterator()}
+    missing = sorted(pk for pk in expected if pk not in actual)
+    stale = sorted(pk for pk, row in actual.items() if expected.get(pk) != row)
+    return Drift(missing[:limit] if limit else missing, stale[:limit] if limit else stale)
+
+
+def _normal(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    # The flow_task column holds the node's reference; the ORM gives the node for Task's.
+    return (row[0], row[1] if isinstance(row[1], str) else get_task_ref(row[1]), *row[2:])
+
+
+@transaction.atomic
+def sync_all() -> int:
+    """Make the table what it copies: rows of tasks that are no longer open go, every open task's row is
+    written again. Idempotent; each statement locks only the rows it writes, so it runs beside live work.
+    Returns the number of rows written."""
+    table = _q(OpenTask._meta.db_table)
+    open_tasks = Task.objects.filter(flow_task_type="HUMAN", status__in=OPEN).order_by().values("pk")
+    sql, params = open_tasks.query.sql_with_params()
+    written = 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE task_id NOT IN ({sql})", params)  # noqa: S608
+        for flow, case_model in _case_models().items():
+            sql, params = _expected(case_model, flow).query.sql_with_params()
+            updates = ", ".join(f"{column} = excluded.{column}" for column in COLUMNS[1:])
+            # SQLite reads `ON CONFLICT` after a bare SELECT's FROM as a join: the SELECT is wrapped.
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(COLUMNS)}) SELECT * FROM ({sql}) AS expected "  # noqa: S608
+                f"WHERE true ON CONFLICT (task_id) DO UPDATE SET {updates}",
+                params,
+            )
+            written += cursor.rowcount
+    return written
