@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.cache import cache
@@ -17,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
@@ -112,6 +113,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 phone=data["phone"],
                 claim=_claim_input(data),
                 consent=data["consent"],
+                language=translation.get_language() or settings.LANGUAGE_CODE,
             ),
         )
         if isinstance(made, HttpResponse):
@@ -125,7 +127,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             _("Your account is made. Your identity claim %(number)s waits for the real-name check.")
             % {"number": claim.number},
         )
-        return HttpResponseRedirect(reverse("portal:identity"))
+        return done(request, reverse("portal:identity"))
     return render(request, "portal/signup.html", context, status=FORM_ERRORS)
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -101,11 +102,17 @@ def _save_claim(claim: IdentityClaim, document: Any, stored: list[Any], *, actor
 
 
 def sign_up(
-    *, username: str, password: str, phone: str, claim: ClaimInput, consent: bool
+    *,
+    username: str,
+    password: str,
+    phone: str,
+    claim: ClaimInput,
+    consent: bool,
+    language: str = settings.LANGUAGE_CODE,
 ) -> tuple[User, IdentityClaim]:
     """A new applicant account and the identity it claims, together or not at all. The account is an
-    applicant's (it may act as an agent at once) and sees no person's data until intake verifies the claim.
-    Raises ValidationError (by field) or WrongState."""
+    applicant's (it may act as an agent at once) and sees no person's data until intake verifies the claim;
+    it is told in `language` (the one it signed up in). Raises ValidationError (by field) or WrongState."""
     if not consent:
         raise ValidationError({"consent": [_("The real-name check needs your consent.")]})
     errors: dict[str, list[str]] = {}
@@ -113,7 +120,12 @@ def sign_up(
         phone = normalize_mobile(phone)
     except ValidationError as exc:
         errors["phone"] = list(exc.messages)
-    user = User(username=username, phone=phone)
+    known = dict(settings.LANGUAGES)
+    user = User(
+        username=username,
+        phone=phone,
+        preferred_language=language if language in known else settings.LANGUAGE_CODE,
+    )
     try:
         user.full_clean(exclude=["password"])
     except ValidationError as exc:

@@ -56,6 +56,7 @@ def test_signing_up_signs_in_and_says_what_to_bring(personas: Personas, media: P
     assert response.redirect_chain == [("/my/identity/", 302)]
     user = User.objects.get(username="wangfang")
     assert response.context["user"] == user and user.has_role("applicant")
+    assert user.preferred_language == "en"  # told in the language the account was made in
     claim = IdentityClaim.objects.get(user=user)
     assert claim.status == ClaimStatus.PENDING and claim.document and len(stored_files(media)) == 1
     html = response.content.decode()
