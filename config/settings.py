@@ -259,6 +259,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.send_daily_digests",
         "schedule": crontab(hour=8, minute=0),
     },
+    # The staff queues' table of open tasks, checked against its sources (and repaired, with an error in
+    # the log, if it ever differs).
+    "reconcile-open-tasks": {
+        "task": "workspace.tasks.reconcile_open_tasks",
+        "schedule": crontab(hour=3, minute=20),
+    },
 }
 
 # Letters. PUBLIC_BASE_URL is printed in every letter's QR code and verification line, so it must be the

@@ -397,7 +397,8 @@ def _named_cases(arms: list[_Arm], filters: Filters) -> tuple[str, list[Any]] | 
     if not filters.number:
         return None
     kinds = {arm.step.kind.slug: arm.step.kind for arm in arms}.values()
-    lookups, params = [], []
+    lookups: list[str] = []
+    params: list[Any] = []
     for kind in kinds:
         lookups.append(f"SELECT %s, c.id FROM {_q(kind.model._meta.db_table)} c WHERE c.number = %s")  # noqa: S608
         params += [kind.content_type().pk, filters.number]
