@@ -2,23 +2,25 @@
 page by page with keyset pagination, never as a whole.
 
 viewflow's stock queue page counts and serialises the whole queue on every request (46 s at 1,000,000 open
-tasks, ../shared/FINDINGS.md). Here a page is a few bounded, index-ordered reads:
+tasks, ../shared/FINDINGS.md). Here the queue, the inbox and the team list read their own table of open
+tasks (workspace.models.OpenTask, kept by workspace.open_tasks in the transactions that change its sources):
+one row per open task with its step, status, owner, created time, its case's department and person, and
+the due date of the deadline linked to its timer.
 
-- A task's due date is its legal deadline's: the `Deadline` row linked (`Deadline.task`) to the boundary
-  timer viewflow arms beside the task (`timer.previous` is the task). Whether a node has a clock is part of
-  the flow (its `.OnTimeout`), so the tasks of timed nodes are read from the deadlines' side, in due order
-  (index `deadline_queue`: the open deadlines that have a timer, per case type by due date; closed ones
-  leave it, so it does not grow with history), and the tasks of nodes without a clock from the tasks'
-  side, oldest first (index `viewflow_task_open`). One read per case type with timed nodes, one per
-  untimed node; their rows are merged here.
-- How a read finds the user's cases is chosen per page (`_scope`), not left to the planner: few cases in
-  scope (a bounded count) are looked up by their ids; many are found by walking the due order and checking
-  each row's case, which fills a page quickly because many rows match. Both are measured in bench/queue.py.
-- The order is (due date, deadline id), then the tasks without a deadline by (created, id); the next page
-  starts after the last row (a cursor), so no read skips or counts rows it does not show.
-- Every list is scoped like the stock pages (credit.workflow.scoped_tasks): the flow's own `visible(user)`
-  (credit.selectors.scoped, or complaints_for); the queue holds the tasks of the nodes whose permission the
-  user's roles grant (viewflow's `user_queue`), unclaimed.
+- A page is one query. It is made of index reads (`_arms`): per step the list holds, one for each way the
+  user's scope of that case type reaches cases (`credit.selectors.Scope`: every case; a department's; some
+  persons'; a case type's own rule). Each read starts with equalities on an index's leading columns (the
+  step, and the department or the owner) and walks it in the list's order, up to a page; the reads are
+  merged and cut to a page in the same statement. Its cost follows the page, not the queue or the
+  department's share of it.
+- The orders: by due date (the tasks with a deadline, then those without by creation: two partial indexes)
+  or by creation. The next page starts after the last row (a cursor), so no read skips or counts rows it
+  does not show.
+- A search by case number or person names its few cases: one read of their rows from their own index.
+- The archive (finished tasks) is read from viewflow's tasks (index `viewflow_task_archive`).
+- Every list is scoped like the stock pages (the flow's `scope(user)`, which its `visible(user)` applies); the
+  queue holds the tasks of the nodes whose permission the user's roles grant (viewflow's `user_queue`),
+  unclaimed.
 
 Rows name the case and its state, never the person: a list is not a view of a person's records. A search by
 an exact ID number is, and its view logs the access (workspace.queue_views).
@@ -320,11 +322,14 @@ class Page:
 @dataclass
 class _Arm:
     """One index read of the open tasks: equalities on an index's leading columns (a step, and a department
-    or an owner), then the rows in the index's order, checked one by one against `checks`."""
+    or an owner), then the rows in the index's order, each checked against the other conditions."""
 
     step: Step
     conditions: list[str]
     params: list[Any]
+    # No row it finds can be found by another read of the page: it reaches cases by their department (or
+    # every case), not by a person or a case type's own rule, which may reach the same case again.
+    exclusive: bool = True
 
 
 def _value(value: Any) -> Any:
@@ -368,11 +373,13 @@ def _arms(user: Any, list_name: str, chosen: Sequence[Step], filters: Filters) -
                 found.append(_Arm(step, [*base, "o.department_id = %s"], [*params, department]))
         if scope.persons:
             marks = ", ".join(["%s"] * len(scope.persons))
-            found.append(_Arm(step, [*base, f"o.person_id IN ({marks})"], [*params, *sorted(scope.persons)]))
+            found.append(
+                _Arm(step, [*base, f"o.person_id IN ({marks})"], [*params, *sorted(scope.persons)], False)
+            )
         if scope.extra is not None:
             own = step.kind.model._default_manager.filter(scope.extra).order_by().values("pk")
             sql, own_params = own.query.sql_with_params()
-            found.append(_Arm(step, [*base, f"o.case_id IN ({sql})"], [*params, *own_params]))
+            found.append(_Arm(step, [*base, f"o.case_id IN ({sql})"], [*params, *own_params], False))
     return found
 
 
@@ -464,8 +471,9 @@ def _page_sql(
         outer = "phase, due_date, created, task_id"
     else:
         outer = "created DESC, task_id DESC" if descending else "created, task_id"
-    # UNION, not UNION ALL: a case reached by two of the user's scopes (a department's, a person's) once.
-    return f"{' UNION '.join(parts)} ORDER BY {outer} LIMIT {limit}", params
+    # A case reached by two of the user's scopes (a department's, a person's) is shown once: UNION then.
+    union = " UNION ALL " if all(arm.exclusive for arm in arms) else " UNION "
+    return f"{union.join(parts)} ORDER BY {outer} LIMIT {limit}", params
 
 
 def _read(select: str, conditions: list[str], order: str, limit: int) -> str:

@@ -378,6 +378,24 @@ def test_every_list_is_what_viewflows_tables_say_page_after_page(
     assert checked > 100
 
 
+def test_a_case_reached_by_two_of_the_users_scopes_is_listed_once(personas: Personas) -> None:
+    """An officer who is also an applicant sees her department's cases and her own person's: a case that is
+    both is one row."""
+    from django.contrib.auth.models import Group
+
+    from credit.models import User
+    from tests.factories import PersonFactory
+
+    personas.officer.groups.add(Group.objects.get(name=Role.APPLICANT))
+    own = PersonFactory(name="王官员", user=personas.officer)
+    both = repair(personas, person=own)  # her own case, in her department
+    elsewhere = repair(personas, department=personas.environment, person=own)  # her own, another department
+    ordinary = repair(personas)
+    officer = User.objects.get(pk=personas.officer.pk)  # roles read afresh, as on the next request
+    rows = queues.page(officer, queues.QUEUE).rows
+    assert sorted(row.case_id for row in rows) == sorted([both.pk, elsewhere.pk, ordinary.pk])
+
+
 # -- filters and searches ------------------------------------------------------------------------------------
 def test_filters(personas: Personas, work: dict[str, Any], office: Department) -> None:
     assert set(listed(personas.officer, kind="objection")) == {"objection.acceptance", "objection.verify"}
