@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgres://postgres@127.0.0.1:5432/credit_repair
 REDIS_URL ?= redis://127.0.0.1:6379/15
+CACHE_URL ?= redis://127.0.0.1:6379/13
 
 .PHONY: install venv system-deps run test test-services test-e2e lint typecheck messages translations bench screenshots clean
 
@@ -47,9 +48,10 @@ test: lint typecheck translations
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	CELERY_TASK_ALWAYS_EAGER=1 $(BIN)/pytest -m "not services and not e2e"
 
-# Real servers: the whole suite on PostgreSQL, plus the tests that need a real broker and worker (Redis).
+# Real servers: the whole suite on PostgreSQL with the shared Redis cache (sessions, rate limits), plus the
+# tests that need a real broker and worker (Redis).
 test-services: venv
-	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(BIN)/pytest -m "not e2e"
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) CACHE_URL=$(CACHE_URL) $(BIN)/pytest -m "not e2e"
 
 # The browser tier: Playwright drives Debian's Chromium (/usr/bin/chromium, never a downloaded browser)
 # through the pages of a live server (SQLite, eager Celery). Screenshots go to var/e2e-artifacts/.

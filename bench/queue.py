@@ -13,10 +13,11 @@ persons; due dates run from 6 days overdue to 38 days ahead (13% overdue: missed
 With `--history N`, N finished tasks of closed cases are added afterwards (their timers cancelled or fired,
 their deadlines closed, 5% of them missed) and everything is measured again: the lists should not notice.
 
-Measurement: requests through Django's test Client in this process (the full middleware stack, sessions in
-the database, templates cached, DEBUG off), so "server time" is the time Django takes to answer, without
-the network; each scenario is requested `--requests` times after a warm-up. Page size is the HTML's bytes,
-uncompressed. The query plans of the list queries are printed (EXPLAIN ANALYZE).
+Measurement: requests through Django's test Client in this process (the full middleware stack, sessions
+read from the shared Redis cache and written through to the database as docs/deploy.md sets production up,
+templates cached, DEBUG off), so "server time" is the time Django takes to answer, without the network;
+each scenario is requested `--requests` times after a warm-up. Page size is the HTML's bytes, uncompressed.
+With `--plans`, the query plans of the list queries are printed (EXPLAIN ANALYZE).
 
 A fresh database `credit_repair_bench_queue` is created (dropped first) and left for inspection;
 `--reuse` measures it again without seeding. Seeding uses one connection and asks PostgreSQL for no
@@ -46,6 +47,7 @@ from bench.seeding import copy_rows, recreate_database  # noqa: E402  (the proje
 
 DB_NAME = "credit_repair_bench_queue"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+CACHE_URL = "redis://127.0.0.1:6379/12"
 P95_TARGET_MS = 25.0
 SIZE_TARGET_KB = 100.0
 # Cases per step (1,000,000 in all at --cases 1000000): the shape of a city's backlog.
@@ -649,6 +651,8 @@ def main() -> int:
             "LETTERS_TRUST_ROOTS": "/dev/null",
             "VAR_DIR": str(var_dir),
             "CELERY_BROKER_URL": f"filesystem://{var_dir}",  # deliveries are queued, not sent
+            # Production's shared cache (docs/deploy.md): sessions read from Redis, written through.
+            "CACHE_URL": CACHE_URL,
             "DJANGO_SETTINGS_MODULE": "config.settings",
         }
     )

@@ -168,6 +168,19 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 
+# A cache shared by every web and worker process: the rate limits (sign-ups, authorisation attempts,
+# letter uploads) count in it, and sessions are read from it first (written through to the database). Without
+# CACHE_URL each process has its own memory cache and sessions live in the database only: right for the
+# embedded mode's single process, wrong for several machines (docs/deploy.md).
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://")):
+        raise ImproperlyConfigured(
+            f"CACHE_URL={CACHE_URL!r}: only a Redis URL (redis://host:port/db) is supported"
+        )
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (docs/deploy.md).

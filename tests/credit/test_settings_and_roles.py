@@ -72,6 +72,36 @@ def test_the_embedded_defaults_need_no_server() -> None:
         assert settings.CELERY_BROKER_URL == "filesystem://"
 
 
+def test_a_shared_cache_is_redis_and_holds_the_sessions() -> None:
+    """Several machines share one Redis cache (rate limits, sessions read from it and written through to the
+    database); without CACHE_URL the embedded mode keeps sessions in the database."""
+    show = "from django.conf import settings as s; print(s.CACHES['default']['BACKEND'], s.SESSION_ENGINE)"
+
+    def settings_with(**env: str) -> subprocess.CompletedProcess[str]:
+        clean = {k: v for k, v in os.environ.items() if k != "CACHE_URL"}
+        return subprocess.run(
+            [sys.executable, "-c", f"import django; django.setup(); {show}"],
+            env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    embedded = settings_with()
+    assert embedded.stdout.split() == [
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.contrib.sessions.backends.db",
+    ], embedded.stderr
+    shared = settings_with(CACHE_URL="redis://127.0.0.1:6379/13")
+    assert shared.stdout.split() == [
+        "django.core.cache.backends.redis.RedisCache",
+        "django.contrib.sessions.backends.cached_db",
+    ], shared.stderr
+    wrong = settings_with(CACHE_URL="memcached://127.0.0.1:11211")
+    assert wrong.returncode != 0 and "only a Redis URL" in wrong.stderr
+
+
 @pytest.mark.django_db
 def test_every_role_group_exists_with_its_permissions() -> None:
     for role in Role:
