@@ -9,10 +9,12 @@ What it does, start to finish, touching nothing of the developer's own `var/`:
    `dev_signing_setup`. Then, with Celery eager (tasks run in the calling process, no worker), it does the
    worker's first minute: the demo's letters are rendered and signed and the demo cases' work is started.
    One more case is filed through the real service *two weeks ago* (time-machine) and the timer sweep is run
-   today, so the head has an escalated, overdue task to show.
+   today, so the head has an escalated, overdue task to show; and a repair is granted (the interview waived),
+   for the officer's revocations and letter service pages.
 2. Starts `manage.py runserver` on a free port in that VAR_DIR (Celery eager too).
 3. Drives Debian's Chromium (headless, never a downloaded browser) through the demo as each role would:
-   the applicant files a repair on a phone, intake forwards the objection and finds a walk-in person, the
+   the applicant files a repair on a phone, a visitor signs up, an agent follows their authorisation, intake
+   forwards the objection, finds a walk-in person and verifies an identity claim, the
    officer accepts and verifies the repair and drafts the objection's decision (a correction), the legal
    reviewer approves it, the applicant applies for reconsideration, and the head, the reconsideration
    officer, the auditor and the administrator open their pages. Every page is in Simplified Chinese (the
@@ -42,6 +44,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -115,14 +118,16 @@ def prepare(facts_file: Path) -> None:
 
     django.setup()
     import time_machine
+    from django.core.files.uploadedfile import SimpleUploadedFile
     from django.db import transaction
     from django.utils import timezone
 
     from credit import identity
-    from credit.models import CreditRecord, User
-    from credit.services.demo import USERS
+    from credit.models import Authorisation, CreditRecord, IdentityClaim, User
+    from credit.services.demo import AGENT, CITIZEN, USERS
+    from credit.services.transitions import perform_transition
     from credit.tasks import fire_due_workflow_timers, mark_missed_deadlines
-    from letters.models import Letter, LetterState
+    from letters.models import Letter, LetterKind, LetterState
     from letters.tasks import retry_pending_letters
     from objections import tasks as objection_tasks
     from objections.complaint import Complaint
@@ -130,8 +135,8 @@ def prepare(facts_file: Path) -> None:
     from portal.selectors import repairable_by_filing
     from repair import eligibility
     from repair import tasks as repair_tasks
-    from repair.models import OPEN_STATES, RepairCase
-    from repair.services import file_repair
+    from repair.models import OPEN_STATES, EvidenceKind, RepairCase
+    from repair.services import add_evidence, file_repair, verify_evidence, waive_interview
 
     # What the worker does in the first minute of `make run`: sign the demo's letters, start the cases' work.
     retry_pending_letters(older_than_minutes=0)
@@ -165,8 +170,54 @@ def prepare(facts_file: Path) -> None:
     fire_due_workflow_timers()
     mark_missed_deadlines()
 
+    # A repair of applicant2's that the market regulator granted (the interview waived by the head): the
+    # officer's guide shows its revocations page and the service page of its decision letter.
+    officer1, head1, reviewer1 = (
+        User.objects.get(username=name) for name in ("officer1", "head1", "reviewer1")
+    )
+    record = repairable(applicant2, "market")
+    needs_duty = any(r.code == eligibility.Code.DUTY_NOT_FULFILLED for r in eligibility.check(record).reasons)
+    with transaction.atomic():
+        granted = file_repair(
+            record=record,
+            actor=applicant2,
+            statement="罚款已缴清，违法行为已改正。",
+            commitment_accepted=True,
+            duty_fulfilled_on=min(record.decision_date + timedelta(days=10), timezone.localdate())
+            if needs_duty
+            else None,
+        )
+    repair_tasks.after_filing(granted.pk)
+    perform_transition(granted, "accept", actor=officer1)
+    waive_interview(
+        case=RepairCase.objects.get(pk=granted.pk), actor=head1, reason="当事人已书面说明整改情况。"
+    )
+    # The demo city asks for 20 certified volunteer hours.
+    certificate = SimpleUploadedFile("志愿服务证明.png", paper_png(["志愿服务证明（演示）", "时长：24小时"]))
+    with transaction.atomic():
+        hours = add_evidence(
+            case=RepairCase.objects.get(pk=granted.pk),
+            upload=certificate,
+            kind=EvidenceKind.VOLUNTEER,
+            actor=applicant2,
+            hours=Decimal("24"),
+        )
+    verify_evidence(evidence=hours, accept=True, actor=officer1)
+    perform_transition(
+        RepairCase.objects.get(pk=granted.pk),
+        "draft_decision",
+        actor=officer1,
+        payload={"outcome": "approve"},
+    )
+    perform_transition(RepairCase.objects.get(pk=granted.pk), "approve_decision", actor=reviewer1)
+    decision = Letter.objects.filter(object_id=granted.pk, kind=LetterKind.REPAIR_DECISION).first()
+    if decision is None or RepairCase.objects.get(pk=granted.pk).state != "repaired":
+        raise Failed("the demo repair for the revocations page was not granted")
+
     applicant1 = User.objects.get(username="applicant1")
     first17 = next(spec[1] for name, _role, _dept, spec in USERS if name == "applicant2" and spec)
+    principal17 = next(spec[1] for name, _role, _dept, spec in USERS if name == "applicant1" and spec)
+    newcomer17 = "37020219880808005"  # an identity no record is held for: the sign-up's claim
     letter = Letter.objects.filter(state=LetterState.ISSUED, person__user=applicant1).order_by("pk").first()
     record = repairable(applicant1, "market")
     facts = {
@@ -179,6 +230,12 @@ def prepare(facts_file: Path) -> None:
         "walk_in_id_number": first17 + identity.check_char(first17),
         "letter_code": letter.verification_code if letter else "",
         "officer1": User.objects.get(username="officer1").pk,
+        "granted": granted.pk,
+        "granted_letter": decision.pk,
+        "citizen_claim": IdentityClaim.objects.get(user__username=CITIZEN[0]).pk,
+        "authorisation": Authorisation.objects.get(agent__username=AGENT).pk,
+        "principal_id_number": principal17 + identity.check_char(principal17),
+        "newcomer_id_number": newcomer17 + identity.check_char(newcomer17),
     }
     facts_file.write_text(json.dumps(facts))
 
@@ -287,17 +344,25 @@ def optimise(png: bytes) -> bytes:
     return out.getvalue()
 
 
+def paper_png(lines: list[str]) -> bytes:
+    """A photo of a paper, as the demo's (credit/demo_images.py)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from credit.demo_images import paper_png as draw
+
+    return draw(lines)
+
+
 def evidence_image(path: Path) -> Path:
     """A small receipt-like PNG for the applicant to upload (the upload check reads the content)."""
-    from credit.demo_images import paper_png
-
     path.write_bytes(
         paper_png(["罚没款缴款凭证（演示）", "缴款人：张伟", "金额：人民币伍佰元整", "示范市财政局"])
     )
     return path
 
 
-def login(browser: Any, base: str, username: str, *, phone: bool = False) -> Any:
+def visitor(browser: Any, *, phone: bool = False) -> Any:
+    """A page in a new browser context, signed out."""
     context = browser.new_context(
         viewport=PHONE if phone else DESKTOP,
         locale="zh-CN",
@@ -309,6 +374,11 @@ def login(browser: Any, base: str, username: str, *, phone: bool = False) -> Any
     )
     page = context.new_page()
     page.set_default_timeout(60_000)  # a step that signs a letter runs it inline (eager Celery)
+    return page
+
+
+def login(browser: Any, base: str, username: str, *, phone: bool = False) -> Any:
+    page = visitor(browser, phone=phone)
     page.goto(f"{base}/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
@@ -351,7 +421,10 @@ def browse(camera: Camera, facts: dict[str, Any], work: Path) -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         try:
             applicant_files(camera, login(browser, base, "applicant1", phone=True), facts, work, state)
+            sign_up(camera, visitor(browser, phone=True), facts, work)
+            agent(camera, login(browser, base, "agent1", phone=True), facts, work)
             intake(camera, login(browser, base, "intake1"), facts, objection)
+            verified(camera, login(browser, base, "citizen1", phone=True))
             officer(camera, login(browser, base, "officer1"), facts, objection, state)
             reviewer(camera, login(browser, base, "reviewer1"), objection)
             applicant_after(camera, login(browser, base, "applicant1", phone=True), facts, state)
@@ -418,6 +491,69 @@ def applicant_files(
     page.context.close()
 
 
+def sign_up(camera: Camera, page: Any, facts: dict[str, Any], work: Path) -> None:
+    """A visitor signs up on a phone, claiming an identity no record is held for, with a photo of the card."""
+    shot = camera.shot
+
+    def fill_and_send() -> None:
+        camera.go(page, "/login/")
+        with page.expect_navigation():
+            page.click("a[href='/my/signup/']")
+        page.fill("#id_username", "zhaoqiang")
+        page.fill("#id_password1", PASSWORD)
+        page.fill("#id_password2", PASSWORD)
+        page.fill("#id_phone", "139 0000 0008")
+        page.fill("#id_name", "赵强")
+        page.fill("#id_id_number", facts["newcomer_id_number"])
+        card = work / "id-card.png"
+        card.write_bytes(paper_png(["居民身份证（演示样例）", "姓名：赵强", "正反两面照片"]))
+        page.set_input_files("#id_document", str(card))
+        page.check("#id_consent")
+        shot(page, "applicant-20-signup")
+        shot(page, "applicant-21-signup-identity", at="#id_name")
+        with page.expect_navigation(url="**/my/identity/"):
+            page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state("networkidle")
+        shot(page, "applicant-22-identity-pending")
+
+    camera.attempt("applicant-20-signup", fill_and_send)
+    page.context.close()
+
+
+def agent(camera: Camera, page: Any, facts: dict[str, Any], work: Path) -> None:
+    """agent1 (no person of their own) follows the authorisation the demo submitted, and fills in another."""
+    shot = camera.shot
+    camera.attempt(
+        "applicant-23-authorisations",
+        lambda: shot(page, "applicant-23-authorisations", "/my/authorisations/"),
+    )
+
+    def fill() -> None:
+        camera.go(page, "/my/authorisations/new/")
+        page.fill("#id_name", "张伟")
+        page.fill("#id_id_number", facts["principal_id_number"])
+        page.fill("#id_scope", "代为提出异议及签收相关文书")
+        signed = work / "authorisation.png"
+        signed.write_bytes(
+            paper_png(["授权委托书（演示样例）", "委托人：张伟", "受托人：agent1", "签名：张伟"])
+        )
+        page.set_input_files("#id_document", str(signed))
+        page.check("#id_declaration")
+        shot(page, "applicant-24-authorisation-new", at="#id_name")
+
+    camera.attempt("applicant-24-authorisation-new", fill)
+    page.context.close()
+
+
+def verified(camera: Camera, page: Any) -> None:
+    """citizen1, whose claim intake verified, sees 王芳's records."""
+    camera.attempt(
+        "applicant-25-verified-home",
+        lambda: camera.shot(page, "applicant-25-verified-home", "/my/", at="#records-title"),
+    )
+    page.context.close()
+
+
 def intake(camera: Camera, page: Any, facts: dict[str, Any], objection: str) -> None:
     shot = camera.shot
     camera.attempt("intake-01-queue", lambda: shot(page, "intake-01-queue", "/staff/queue/"))
@@ -444,6 +580,31 @@ def intake(camera: Camera, page: Any, facts: dict[str, Any], objection: str) -> 
         shot(page, "intake-07-walk-in-repair", at="details >> nth=-1")
 
     camera.attempt("intake-05-walk-in", walk_in)
+
+    claim = f"/staff/identities/{facts['citizen_claim']}/"
+    camera.attempt("intake-08-identities", lambda: shot(page, "intake-08-identities", "/staff/identities/"))
+
+    def verify_claim() -> None:
+        shot(page, "intake-09-identity", claim)
+        page.check("input[name=decision][value=verify]")
+        shot(page, "intake-10-identity-decision", at="#person-title")
+        submit(page, expect="账号已关联信用主体")
+
+    if not camera.attempt("intake-09-identity", verify_claim):
+        raise Failed("intake cannot verify the demo's identity claim; citizen1's page depends on it")
+
+    def window() -> None:
+        camera.go(page, "/staff/identities/window/")
+        page.fill("#id_username", "zhaoqiang")
+        page.fill("#id_name", "赵强")
+        page.fill("#id_id_number", facts["newcomer_id_number"])
+        shot(page, "intake-11-identity-window")
+
+    camera.attempt("intake-11-identity-window", window)
+    camera.attempt(
+        "intake-12-authorisation",
+        lambda: shot(page, "intake-12-authorisation", f"/staff/authorisations/{facts['authorisation']}/"),
+    )
     page.context.close()
 
 
@@ -528,6 +689,17 @@ def officer(camera: Camera, page: Any, facts: dict[str, Any], objection: str, st
         shot(page, "officer-13-workflow-process", page.url.removesuffix("chart/"))
 
     camera.attempt("officer-12-flow-chart", chart)
+    granted = f"/staff/cases/repair/{facts['granted']}/"
+    camera.attempt(
+        "officer-14-revocations",
+        lambda: shot(page, "officer-14-revocations", granted + "revocations/", at="main h1"),
+    )
+    camera.attempt(
+        "officer-15-letter-service",
+        lambda: shot(
+            page, "officer-15-letter-service", granted + f"letters/{facts['granted_letter']}/service/"
+        ),
+    )
     page.context.close()
 
 
