@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -120,12 +121,25 @@ def sync_role_groups(**_: Any) -> None:
         group.permissions.set(wanted)
 
 
+ROLE_PERMISSIONS_SECONDS = 60
+
+
 def role_permissions(user: User) -> frozenset[str]:
-    """The permissions a user holds through role groups, ignoring is_superuser."""
+    """The permissions a user holds through role groups, ignoring is_superuser. The permissions of a set of
+    roles are read once a minute (the shared cache): only a migration changes them (sync_role_groups), and
+    a page asks on every request."""
     cached: frozenset[str] | None = getattr(user, "_role_perms_cache", None)
     if cached is None:
-        rows = Permission.objects.filter(group__user=user).values_list("content_type__app_label", "codename")
-        cached = frozenset(f"{app}.{code}" for app, code in rows)
+        roles = sorted(user.roles())
+        key = f"credit.role_permissions:{','.join(roles)}"
+        found = cache.get(key)
+        if found is None:
+            rows = Permission.objects.filter(group__name__in=roles).values_list(
+                "content_type__app_label", "codename"
+            )
+            found = sorted({f"{app}.{code}" for app, code in rows})
+            cache.set(key, found, ROLE_PERMISSIONS_SECONDS)
+        cached = frozenset(found)
         user._role_perms_cache = cached  # type: ignore[attr-defined]
     return cached
 

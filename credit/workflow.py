@@ -53,8 +53,8 @@ from credit.models import AccessLog, Deadline
 from credit.models.audit import AccessPurpose
 from credit.selectors import Scope, is_staff_member, scope_of
 from credit.services.access import Purpose, log_access
-from credit.signals import deadlines_changed
 from credit.services.transitions import TransitionError, perform_transition, transition_meta
+from credit.signals import deadlines_changed
 from credit.sla import Countdown, countdowns
 
 ACTIVE = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)

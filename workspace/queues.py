@@ -35,6 +35,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache as shared_cache
 from django.db import connection, models
 from django.db.models import Case, F, OuterRef, Q, Subquery, When
 from django.utils import timezone
@@ -324,12 +325,30 @@ class _Arm:
     """One index read of the open tasks: equalities on an index's leading columns (a step, and a department
     or an owner), then the rows in the index's order, each checked against the other conditions."""
 
-    step: Step
-    conditions: list[str]
+    steps: tuple[Step, ...]
+    conditions: list[str]  # besides the step
     params: list[Any]
     # No row it finds can be found by another read of the page: it reaches cases by their department (or
     # every case), not by a person or a case type's own rule, which may reach the same case again.
     exclusive: bool = True
+
+    def where(self) -> tuple[list[str], list[Any]]:
+        marks = ", ".join(["%s"] * len(self.steps))
+        step = "o.flow_task = %s" if len(self.steps) == 1 else f"o.flow_task IN ({marks})"
+        return [step, *self.conditions], [*(s.ref for s in self.steps), *self.params]
+
+
+def _merged(arms: list[_Arm]) -> list[_Arm]:
+    """The arms that read only the exceptions (tasks of timed steps without a due date: none, or a handful)
+    merged into one read per scope, instead of one per step."""
+    merged: dict[tuple[Any, ...], _Arm] = {}
+    for arm in arms:
+        key = (tuple(arm.conditions), tuple(arm.params), arm.exclusive)
+        if key in merged:
+            merged[key].steps += arm.steps
+        else:
+            merged[key] = _Arm(arm.steps, arm.conditions, arm.params, arm.exclusive)
+    return list(merged.values())
 
 
 def _value(value: Any) -> Any:
@@ -348,8 +367,8 @@ def _arms(user: Any, list_name: str, chosen: Sequence[Step], filters: Filters) -
     found = []
     for step in chosen:
         scope = step.kind.flow.instance.scope(user)
-        base = ["o.flow_task = %s"]
-        params: list[Any] = [step.ref]
+        base: list[str] = []
+        params: list[Any] = []
         if list_name == QUEUE:
             base.append("o.status = %s")
             params.append(STATUS.NEW)
@@ -366,20 +385,20 @@ def _arms(user: Any, list_name: str, chosen: Sequence[Step], filters: Filters) -
             )
             params.append(filters.state.partition(":")[2])
         if scope.everything:
-            found.append(_Arm(step, base, params))
+            found.append(_Arm((step,), base, params))
             continue
         for department in sorted(scope.departments or ()):
             if filters.department in (None, department):
-                found.append(_Arm(step, [*base, "o.department_id = %s"], [*params, department]))
+                found.append(_Arm((step,), [*base, "o.department_id = %s"], [*params, department]))
         if scope.persons:
             marks = ", ".join(["%s"] * len(scope.persons))
             found.append(
-                _Arm(step, [*base, f"o.person_id IN ({marks})"], [*params, *sorted(scope.persons)], False)
+                _Arm((step,), [*base, f"o.person_id IN ({marks})"], [*params, *sorted(scope.persons)], False)
             )
         if scope.extra is not None:
             own = step.kind.model._default_manager.filter(scope.extra).order_by().values("pk")
             sql, own_params = own.query.sql_with_params()
-            found.append(_Arm(step, [*base, f"o.case_id IN ({sql})"], [*params, *own_params], False))
+            found.append(_Arm((step,), [*base, f"o.case_id IN ({sql})"], [*params, *own_params], False))
     return found
 
 
@@ -403,7 +422,7 @@ def _named_cases(arms: list[_Arm], filters: Filters) -> tuple[str, list[Any]] | 
         return "o.person_id = %s", [filters.person]
     if not filters.number:
         return None
-    kinds = {arm.step.kind.slug: arm.step.kind for arm in arms}.values()
+    kinds = {arm.steps[0].kind.slug: arm.steps[0].kind for arm in arms}.values()
     lookups: list[str] = []
     params: list[Any] = []
     for kind in kinds:
@@ -460,13 +479,20 @@ def _page_sql(
         table = _q(OpenTask._meta.db_table)
         select = f"SELECT {_COLUMNS}, {phase} AS phase FROM {table} o"  # noqa: S608
         if narrow is not None:
-            either = " OR ".join("(" + " AND ".join(arm.conditions) + ")" for arm in arms)
-            params += [*narrow[1], *(p for arm in arms for p in arm.params), *extra]
+            wheres = [arm.where() for arm in arms]
+            either = " OR ".join("(" + " AND ".join(conditions) + ")" for conditions, _p in wheres)
+            params += [*narrow[1], *(p for _c, arm_params in wheres for p in arm_params), *extra]
             parts.append(_read(select, [narrow[0], f"({either})", *checks], order, limit))
             continue
-        for arm in arms:
-            parts.append(_read(select, [*arm.conditions, *checks], order, limit))
-            params += [*arm.params, *extra]
+        reads = arms
+        if phase == UNTIMED:
+            # A timed step's task without a due date is an exception (its clock closed while it stays
+            # open): those of all timed steps are read together, from the small index of such rows.
+            reads = [a for a in arms if not a.steps[0].timed] + _merged([a for a in arms if a.steps[0].timed])
+        for arm in reads:
+            conditions, arm_params = arm.where()
+            parts.append(_read(select, [*conditions, *checks], order, limit))
+            params += [*arm_params, *extra]
     if sort == "due":
         outer = "phase, due_date, created, task_id"
     else:
@@ -513,7 +539,9 @@ def page(
         return Page(rows=[], next_cursor=None, sort=sort)  # no case has that number
     today = timezone.localdate()
     keys, params = _page_sql(arms, sort, after, size + 1, today, filters.overdue, narrow)
-    rows = _read_rows(keys, params, sort, {arm.step.kind.slug: arm.step.kind for arm in arms}.values())
+    rows = _read_rows(
+        keys, params, sort, {arm.steps[0].kind.slug: arm.steps[0].kind for arm in arms}.values()
+    )
     more = len(rows) > size
     rows = rows[:size]
     badges = countdowns([row.due_date for row in rows if row.due_date is not None], today)
@@ -734,22 +762,34 @@ def heads_department(user: Any, case: Any) -> bool:
     return bool(user.has_role(Role.HEAD) and getattr(case, "department_id", None) in user.department_ids())
 
 
+COLLEAGUES_SECONDS = 60
+
+
 def colleagues(user: Any, chosen: Iterable[Step], limit: int = 200) -> list[tuple[int, str]]:
     """Staff who may be given tasks of these steps, as (id, "name (username)"): members of the roles
     granting the steps' permissions (credit.roles), in the user's departments (everyone's, for city-wide
     roles). Each task is checked again, with the law's own rules, when it is given."""
     perms = {s.perm for s in chosen if s.perm}
-    roles = [role for role, granted in ROLE_PERMISSIONS.items() if perms & set(granted)]
+    roles = sorted(role for role, granted in ROLE_PERMISSIONS.items() if perms & set(granted))
     if not roles:
         return []
+    city_wide = user.has_role(*CITY_WIDE_ROLES)
+    departments = [] if city_wide else sorted(user.department_ids())
+    # The same list for a minute (the shared cache): a page of the queue asks for it on every request. A
+    # colleague who left since is refused when given a task (could_claim).
+    key = f"workspace.colleagues:{user.pk}:{','.join(roles)}:{'*' if city_wide else departments}:{limit}"
+    named: list[tuple[int, str]] | None = shared_cache.get(key)
+    if named is not None:
+        return named
     users = User.objects.filter(groups__name__in=roles, is_active=True).exclude(pk=user.pk)
-    if not user.has_role(*CITY_WIDE_ROLES):
-        users = users.filter(memberships__department__in=list(user.department_ids()))
+    if not city_wide:
+        users = users.filter(memberships__department__in=departments)
     found = users.distinct().order_by("username").values_list("pk", "username", "first_name", "last_name")
     named = []
     for pk, username, first, last in found[:limit]:
         full = f"{first} {last}".strip()
         named.append((pk, f"{full or username} ({username})"))
+    shared_cache.set(key, named, COLLEAGUES_SECONDS)
     return named
 
 
