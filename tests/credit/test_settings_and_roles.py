@@ -149,3 +149,29 @@ def test_published_rules_cannot_be_deleted_one_by_one_or_in_bulk() -> None:
     draft = copy_as_new_version(unused)
     draft.delete()  # a draft may go
     assert RuleSet.objects.filter(code="ndrc-527-2019").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_role_sets_permissions_are_read_once_a_minute(
+    personas: object, django_assert_num_queries, time_machine
+) -> None:  # type: ignore[no-untyped-def]
+    from credit.models import User
+    from credit.roles import role_permissions
+
+    def fresh(username: str) -> User:  # as the next request loads its user
+        user = User.objects.get(username=username)
+        user.roles()
+        return user
+
+    officer, other = fresh("officer"), fresh("other_officer")
+    with django_assert_num_queries(1):
+        assert "repair.handle_repair" in role_permissions(officer)
+    with django_assert_num_queries(0):  # another user of the same roles, within the minute
+        assert role_permissions(other) == role_permissions(officer)
+    reviewer = fresh("reviewer")
+    with django_assert_num_queries(1):  # other roles, other permissions
+        assert "repair.handle_repair" not in role_permissions(reviewer)
+    time_machine.shift(61)
+    later = fresh("other_officer")
+    with django_assert_num_queries(1):
+        role_permissions(later)
