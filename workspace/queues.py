@@ -36,14 +36,14 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache as shared_cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
-from django.db.models import Case, F, OuterRef, Q, Subquery, When
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.flow.nodes import TimerBoundary
-from viewflow.workflow.models import Task
+from viewflow.workflow.models import Process, Task
 from viewflow.workflow.status import STATUS
 
 from credit.models import Deadline, Department, User
@@ -216,22 +216,6 @@ def department_choices(user: Any) -> list[Department]:
     if len(user.department_ids()) < 2:
         return []
     return list(Department.objects.filter(pk__in=user.department_ids()).order_by("code"))
-
-
-def _archive_cases(kind: Kind, user: Any, filters: Filters) -> models.QuerySet[Any] | None:
-    """The cases of `kind` the user may see, narrowed by the filters; None when that is every case of the
-    type (a city-wide role without a filter): then no condition on the case is written at all."""
-    cases = kind.visible(user)
-    narrowed = bool(cases.query.where)
-    if filters.department is not None:
-        cases, narrowed = cases.filter(department_id=filters.department), True
-    if filters.state:
-        cases, narrowed = cases.filter(state=filters.state.partition(":")[2]), True
-    if filters.number:
-        cases, narrowed = cases.filter(number=filters.number), True
-    if filters.person is not None:
-        cases, narrowed = cases.filter(person_id=filters.person), True
-    return cases.order_by() if narrowed else None
 
 
 def _selected(user: Any, list_name: str, filters: Filters) -> list[Step]:
@@ -635,112 +619,161 @@ def _state_labels(language: str | None) -> dict[tuple[str, str], str]:
     return {(kind.slug, value): str(label) for kind in KINDS.values() for value, label in kind.states()}
 
 
-def hydrate(task_ids: Sequence[int]) -> list[Row]:
-    """The rows of these tasks (finished ones included) in this order: the tasks with their process and
-    owner in one query, the cases in one query per case type."""
-    shown_tasks = (
-        Task.objects.filter(pk__in=list(task_ids))
-        .select_related("process", "owner")
-        .only(
-            "id",
-            "flow_task",
-            "status",
-            "created",
-            "finished",
-            "owner__username",
-            "process__artifact_content_type_id",
-            "process__artifact_object_id",
-        )
-    )
-    tasks = {t.pk: t for t in shown_tasks}
-    by_type: dict[int, set[int]] = {}
-    for task in tasks.values():
-        by_type.setdefault(task.process.artifact_content_type_id, set()).add(task.process.artifact_object_id)
-    cases: dict[tuple[int, int], Any] = {}
-    for kind in KINDS.values():
-        ct = kind.content_type()
-        if ct.pk in by_type:
-            shown = kind.model._default_manager.filter(pk__in=by_type[ct.pk]).select_related("department")
-            for found in shown.only("id", "number", "state", "department__name"):
-                cases[(ct.pk, found.pk)] = found
-    rows = []
-    for task_id in task_ids:
-        task = tasks.get(task_id)
-        if task is None:  # gone between the two reads
-            continue
-        step = step_of(task)
-        if step is None:
-            continue
-        case = cases.get((task.process.artifact_content_type_id, task.process.artifact_object_id))
-        if case is None:
-            continue
-        rows.append(
-            Row(
-                task_id=task.pk,
-                step=step,
-                case_id=case.pk,
-                number=case.number or str(case),
-                state=case.state,
-                department=case.department.name,
-                status=task.status,
-                owner_id=task.owner_id,
-                owner=task.owner.get_username() if task.owner_id else "",
-                created=task.created,
-                finished=task.finished,
-            )
-        )
-    return rows
+def _case_conditions(kind: Kind, user: Any, filters: Filters) -> tuple[list[str], list[Any]] | None:
+    """The conditions on a case of `kind` (alias c) that put it in the user's scope and the filters, as SQL;
+    [] when every case qualifies, None when none can."""
+    scope = kind.flow.instance.scope(user)
+    conditions: list[str] = []
+    params: list[Any] = []
+    if not scope.everything:
+        either: list[str] = []
+        if scope.departments:
+            either.append(f"c.department_id IN ({', '.join(['%s'] * len(scope.departments))})")
+            params += sorted(scope.departments)
+        if scope.persons:
+            either.append(f"c.person_id IN ({', '.join(['%s'] * len(scope.persons))})")
+            params += sorted(scope.persons)
+        if scope.extra is not None:
+            try:
+                sql, extra = (
+                    kind.model._default_manager.filter(scope.extra).values("pk").query.sql_with_params()
+                )
+            except EmptyResultSet:
+                sql = ""
+            if sql:
+                either.append(f"c.id IN ({sql})")
+                params += list(extra)
+        if not either:
+            return None
+        conditions.append("(" + " OR ".join(either) + ")")
+    for column, value in (
+        ("department_id", filters.department),
+        ("state", filters.state.partition(":")[2] or None),
+        ("number", filters.number or None),
+        ("person_id", filters.person),
+    ):
+        if value is not None:
+            conditions.append(f"c.{column} = %s")
+            params.append(value)
+    return conditions, params
 
 
 def _archive_page(user: Any, filters: Filters, cursor: str | None, size: int) -> Page:
-    """The user's finished tasks, most recently finished first (index `viewflow_task_archive`)."""
+    """The user's finished tasks, most recently finished first (index `viewflow_task_archive`), with what
+    they show, in one query. Each row's case is checked by its primary key (never a read of every case in
+    scope); the clock shown is the deadline still linked to the task's timer, met or missed (a shared
+    clock moves on to the next task)."""
     chosen = _selected(user, ARCHIVE, filters)
     if not chosen or filters.overdue:
         return Page(rows=[], next_cursor=None, sort="finished")
-    condition = Q(pk__in=[])
-    scope = []
+    either: list[str] = []
+    params: list[Any] = []
+    shown: list[Kind] = []
     for kind in KINDS.values():
-        of_kind = [s.node for s in chosen if s.kind is kind]
-        if not of_kind:
+        refs = [s.ref for s in chosen if s.kind is kind]
+        found = _case_conditions(kind, user, filters) if refs else None
+        if found is None:
             continue
-        ct = kind.content_type()
-        condition |= Q(flow_task__in=of_kind, process__artifact_content_type=ct)
-        cases = _archive_cases(kind, user, filters)
-        if cases is not None:
-            # Checked row by row (the user's finished tasks, newest first): never a hash of every case.
-            case = cases.filter(pk=OuterRef("process__artifact_object_id")).values("pk")[:1]
-            scope.append(When(process__artifact_content_type=ct, then=Subquery(case)))
-        else:
-            scope.append(When(process__artifact_content_type=ct, then=F("process__artifact_object_id")))
-    tasks = Task.objects.filter(condition, owner=user, finished__isnull=False, flow_task_type="HUMAN")
-    tasks = tasks.annotate(in_scope=Case(*scope, output_field=models.BigIntegerField())).filter(
-        in_scope__isnull=False
-    )
+        shown.append(kind)
+        conditions, case_params = found
+        part = [f"t.flow_task IN ({', '.join(['%s'] * len(refs))})", "p.artifact_content_type_id = %s"]
+        if conditions:
+            table = _q(kind.model._meta.db_table)
+            part.append(
+                f"EXISTS (SELECT 1 FROM {table} c WHERE c.id = p.artifact_object_id "  # noqa: S608
+                f"AND {' AND '.join(conditions)})"
+            )
+        either.append("(" + " AND ".join(part) + ")")
+        params += [*refs, kind.content_type().pk, *case_params]
+    if not either:
+        return Page(rows=[], next_cursor=None, sort="finished")
+    where = ["t.owner_id = %s", "t.finished IS NOT NULL", "t.flow_task_type = %s", f"({' OR '.join(either)})"]
+    params = [user.pk, "HUMAN", *params]
     after = decode_cursor(cursor)
     if after is not None and after[0] == BY_CREATION:
-        _phase, _due, finished, pk = after
-        tasks = tasks.filter(
-            Q(finished__lt=finished) | Q(finished=finished, pk__lt=pk), finished__lte=finished
-        )
-    found = list(tasks.order_by("-finished", "-pk").values_list("pk", "finished")[: size + 1])
-    more = len(found) > size
-    found = found[:size]
-    rows = hydrate([pk for pk, _finished in found])
-    # The clock the task ran against, if its deadline is still linked to its timer (a shared clock moves
-    # on to the next task): met or missed.
-    linked = (
-        Deadline.objects.filter(task__previous__in=[row.task_id for row in rows])
-        .order_by("pk")
-        .values_list("task__previous", "due_date", "status")
+        where.append("(t.finished, t.id) < (%s, %s)")
+        params += [_value(after[2]), after[3]]
+    number, state, department, case_params = (
+        ["CASE p.artifact_content_type_id"],
+        ["CASE p.artifact_content_type_id"],
+        ["CASE p.artifact_content_type_id"],
+        [],
     )
-    clocks = {task_id: (due, status) for task_id, due, status in linked}
-    for row in rows:
-        if row.task_id in clocks:
-            row.due_date, row.deadline_status = clocks[row.task_id]
+    for kind in shown:
+        table = _q(kind.model._meta.db_table)
+        joined = f"{table} c JOIN {_q(Department._meta.db_table)} d ON d.id = c.department_id"
+        for column, source, whens in (
+            ("c.number", table + " c", number),
+            ("c.state", table + " c", state),
+            ("d.name", joined, department),
+        ):
+            whens.append(f"WHEN %s THEN (SELECT {column} FROM {source} WHERE c.id = p.artifact_object_id)")  # noqa: S608
+        case_params.append(kind.content_type().pk)
+    clock, clock_params = _due_of_finished("t.id")
+    sql = (
+        "SELECT t.id, t.flow_task, t.status, t.created, t.finished, p.artifact_object_id, "  # noqa: S608
+        f"{' '.join(number)} END, {' '.join(state)} END, {' '.join(department)} END, "
+        f"{clock.format(column='due_date')}, {clock.format(column='status')} "
+        f"FROM {_q(Task._meta.db_table)} t JOIN {_q(Process._meta.db_table)} p ON p.id = t.process_id "
+        f"WHERE {' AND '.join(where)} ORDER BY t.finished DESC, t.id DESC LIMIT {int(size) + 1}"
+    )
+    with connection.cursor() as cursor_:
+        cursor_.execute(
+            sql, [*case_params, *case_params, *case_params, *clock_params, *clock_params, *params]
+        )
+        found_rows = cursor_.fetchall()
+    by_ref = _steps_by_ref()
+    rows = []
+    for (
+        task_id,
+        ref,
+        status,
+        created,
+        finished,
+        case_id,
+        number_,
+        state_,
+        dept,
+        due,
+        due_status,
+    ) in found_rows:
+        step = by_ref.get(ref)
+        if step is None:
+            continue
+        rows.append(
+            Row(
+                task_id=task_id,
+                step=step,
+                case_id=case_id,
+                number=number_ or "",
+                state=state_ or "",
+                department=dept or "",
+                status=status,
+                owner_id=user.pk,
+                owner=user.get_username(),
+                created=_aware(created),
+                finished=_aware(finished),
+                due_date=_date(due),
+                deadline_status=due_status or "",
+            )
+        )
+    more = len(rows) > size
+    rows = rows[:size]
     next_cursor = None
-    if more and found:
-        next_cursor = encode_cursor((BY_CREATION, None, found[-1][1], found[-1][0]))
+    if more and rows and rows[-1].finished is not None:
+        next_cursor = encode_cursor((BY_CREATION, None, rows[-1].finished, rows[-1].task_id))
     return Page(rows=rows, next_cursor=next_cursor, sort="finished")
+
+
+def _due_of_finished(task_column: str) -> tuple[str, list[Any]]:
+    """A column of the latest deadline linked to the timer of the task in `task_column`, whatever its
+    status (a template: format it with `column`)."""
+    previous = _q(Task.previous.through._meta.db_table)
+    return (
+        f"(SELECT d.{{column}} FROM {_q(Deadline._meta.db_table)} d JOIN {previous} pr "  # noqa: S608
+        f"ON pr.from_task_id = d.task_id WHERE pr.to_task_id = {task_column} ORDER BY d.id DESC LIMIT 1)",
+        [],
+    )
 
 
 # -- who may take or give a task -----------------------------------------------------------------------------
