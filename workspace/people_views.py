@@ -8,6 +8,7 @@ person's name is written to the data-access log with the purpose "identity check
 
 from __future__ import annotations
 
+import mimetypes
 from typing import Any
 
 from django import forms
@@ -26,6 +27,7 @@ from credit.models.audit import AccessPurpose
 from credit.roles import may
 from credit.services.access import Purpose, log_access
 from credit.services.transitions import TransitionError, allowed_transitions, perform_transition
+from portal.responses import private_file
 
 from .case_forms import DecisionWithReasonForm
 from .case_views import StaffMixin, refusal_status
@@ -140,8 +142,11 @@ class AuthorisationDocumentView(IntakeMixin, View):
         if not authorisation.document:
             raise Http404
         self.log([authorisation.person_id], AccessLog.Action.VIEW)
-        return FileResponse(
-            authorisation.document.open("rb"),
-            as_attachment=False,
-            filename=(authorisation.document.name or "").rsplit("/", 1)[-1],
-        )
+        name = (authorisation.document.name or "").rsplit("/", 1)[-1]
+        try:
+            handle = authorisation.document.open("rb")
+        except FileNotFoundError as exc:
+            raise Http404 from exc
+        # Served like every stored file of a person: not cached, not sniffed, never run as a page.
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return private_file(handle, content_type=content_type, name=name)

@@ -72,7 +72,14 @@ class TestAuthorisations:
         url = f"/staff/authorisations/{authorisation.pk}/"
         page = get(personas.intake, url)
         assert page.status_code == 200 and "Record the decision" in page.content.decode()
-        assert get(personas.intake, url + "document/").status_code == 200
+        document = get(personas.intake, url + "document/")
+        assert document.status_code == 200 and document["Content-Type"] == "application/pdf"
+        # Downloaded, never cached on the way, never run as a page of the site.
+        assert document["Content-Disposition"].startswith("attachment")
+        assert (
+            document["Cache-Control"] == "private, no-store"
+            and "sandbox" in document["Content-Security-Policy"]
+        )
         done = post(personas.intake, url, {"decision": "verify"})
         assert done.redirect_chain[-1][0] == "/staff/authorisations/"
         assert "The authorisation was verified." in done.content.decode()
