@@ -351,6 +351,8 @@ def seed(world: World, cases: int) -> float:
     # copied rows, which were written without the signals that keep it.
     from workspace.open_tasks import sync_all
 
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # the copies' statistics, as autovacuum would gather them
     written = sync_all()
     print(f"  open tasks: {written} rows ({time.perf_counter() - began:.0f} s)", flush=True)
     with connection.cursor() as cursor:

@@ -771,7 +771,7 @@ def _due_of_finished(task_column: str) -> tuple[str, list[Any]]:
     previous = _q(Task.previous.through._meta.db_table)
     return (
         f"(SELECT d.{{column}} FROM {_q(Deadline._meta.db_table)} d JOIN {previous} pr "  # noqa: S608
-        f"ON pr.from_task_id = d.task_id WHERE pr.to_task_id = {task_column} ORDER BY d.id DESC LIMIT 1)",
+        f"ON pr.from_task_id = d.task_id WHERE pr.to_task_id = {task_column} ORDER BY d.id + 0 DESC LIMIT 1)",
         [],
     )
 
