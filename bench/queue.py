@@ -13,10 +13,13 @@ persons; due dates run from 6 days overdue to 38 days ahead (13% overdue: missed
 With `--history N`, N finished tasks of closed cases are added afterwards (their timers cancelled or fired,
 their deadlines closed, 5% of them missed) and everything is measured again: the lists should not notice.
 
-Measurement: requests through Django's test Client in this process (the full middleware stack, sessions
-read from the shared Redis cache and written through to the database as docs/deploy.md sets production up,
-templates cached, DEBUG off), so "server time" is the time Django takes to answer, without the network;
-each scenario is requested `--requests` times after a warm-up. Page size is the HTML's bytes, uncompressed.
+Measurement: requests to the WSGI application itself (config.wsgi, as gunicorn calls it) in this process,
+with a signed-in browser's cookies: the full middleware stack, CSRF enforced, sessions read from the shared
+Redis cache and written through to the database, database connections kept between requests (docs/deploy.md),
+templates cached, DEBUG off. "Server time" is the time the application takes to answer, without the network.
+The pages take turns request by request, `--requests` rounds after a warm-up, so that a burst of load from
+elsewhere on a shared machine falls on all of them alike; a /healthz floor measured among them gives the
+machine's pace. Page size is the HTML's bytes, uncompressed.
 With `--plans`, the query plans of the list queries are printed (EXPLAIN ANALYZE).
 
 A fresh database `credit_repair_bench_queue` is created (dropped first) and left for inspection;
@@ -448,56 +451,120 @@ class Result:
     queries: int
 
 
-def measure(name: str, user: Any, path: str, params: dict[str, Any], requests: int) -> Result:
+@dataclass
+class Page:
+    """A page to measure: who asks for it, and how."""
+
+    name: str
+    user: Any
+    path: str
+    params: dict[str, Any]
+    method: str = "get"
+    status: int = 200
+
+
+class Browser:
+    """One signed-in user's requests to the WSGI application itself (config.wsgi, as gunicorn calls it):
+    the session and CSRF cookies a browser would send, CSRF enforced. Not Django's test client, which
+    connects signal receivers on every request and keeps them until it is discarded."""
+
+    def __init__(self, user: Any) -> None:
+        from django.test import Client
+
+        login = Client()
+        login.force_login(user)
+        self.cookies = {name: morsel.value for name, morsel in login.cookies.items()}
+
+    def request(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        from urllib.parse import urlencode
+
+        from django.test.client import RequestFactory
+
+        from config.wsgi import application
+
+        body = urlencode(params, doseq=True).encode() if method == "post" else b""
+        environ = RequestFactory()._base_environ(
+            PATH_INFO=path,
+            QUERY_STRING="" if method == "post" else urlencode(params, doseq=True),
+            REQUEST_METHOD=method.upper(),
+            HTTP_COOKIE="; ".join(f"{name}={value}" for name, value in self.cookies.items()),
+            HTTP_ACCEPT_LANGUAGE="zh-hans",
+            SERVER_PORT="443",
+            **{"wsgi.url_scheme": "https"},
+        )
+        if method == "post":
+            from io import BytesIO
+
+            environ.update(
+                {
+                    "CONTENT_TYPE": "application/x-www-form-urlencoded",
+                    "CONTENT_LENGTH": str(len(body)),
+                    "wsgi.input": BytesIO(body),
+                    "HTTP_X_CSRFTOKEN": self.cookies.get("csrftoken", ""),
+                    "HTTP_REFERER": "https://testserver/staff/queue/",
+                }
+            )
+        answer: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            answer["status"], answer["headers"] = int(status.split()[0]), dict(headers)
+            for name, value in headers:
+                if name.lower() == "set-cookie":
+                    name_, _eq, cookie = value.split(";", 1)[0].strip().partition("=")
+                    self.cookies[name_] = cookie
+
+        content = b"".join(application(environ, start_response))
+        return answer["status"], answer["headers"], content
+
+
+def measure_all(pages: list[Page], requests: int) -> list[Result]:
+    """Each page `requests` times after a warm-up, the pages taking turns request by request: a burst of
+    load from elsewhere on a shared machine then falls on every page alike, not on whichever page was being
+    measured at the time. Then each page once more with its queries counted."""
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
-    client.force_login(user)
+    browsers = [Browser(page.user) for page in pages]
+    for browser in browsers:  # the CSRF cookie, as a browser has it from the page with the form
+        browser.request("get", "/staff/queue/", {})
+
+    def ask(i: int) -> bytes:
+        page = pages[i]
+        status, _headers, content = browsers[i].request(page.method, page.path, page.params)
+        assert status == page.status, (page.name, status)
+        return content
+
     for _ in range(max(3, requests // 10)):
-        response = client.get(path, params, secure=True)
-        assert response.status_code == 200, (name, response.status_code)
-    times = []
+        for i in range(len(pages)):
+            ask(i)
+    times: list[list[float]] = [[] for _ in pages]
     for _ in range(requests):
-        began = time.perf_counter()
-        response = client.get(path, params, secure=True)
-        times.append((time.perf_counter() - began) * 1000)
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(path, params, secure=True)
-    p95 = percentile(times, 95)
-    print(f"  {name}: p50 {statistics.median(times):.1f} ms, p95 {p95:.1f} ms", flush=True)
-    return Result(
-        name,
-        response.content.decode().count("data-task="),
-        statistics.median(times),
-        p95,
-        len(response.content) / 1024,
-        len(queries),
-    )
-
-
-def measure_search(world: World, requests: int) -> tuple[Result, str]:
-    """The search by ID number: the POST (validation, the keyed hash, the access log) and its redirect."""
-    from django.test import Client
-
-    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
-    officer = world.users["officer-d0"]
-    client.force_login(officer)
-    number = world.person.id_number
-    times = []
-    location = ""
-    for i in range(requests + 5):
-        began = time.perf_counter()
-        response = client.post(
-            "/staff/queue/find-person/", {"id_number": number, "purpose": "enquiry"}, secure=True
+        for i in range(len(pages)):
+            began = time.perf_counter()
+            ask(i)
+            times[i].append((time.perf_counter() - began) * 1000)
+    results = []
+    for i, page in enumerate(pages):
+        with CaptureQueriesContext(connection) as queries:
+            content = ask(i)
+        p50, p95 = statistics.median(times[i]), percentile(times[i], 95)
+        print(f"  {page.name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms", flush=True)
+        body = content if page.method == "get" else b""
+        results.append(
+            Result(page.name, body.decode().count("data-task="), p50, p95, len(body) / 1024, len(queries))
         )
-        if i >= 5:
-            times.append((time.perf_counter() - began) * 1000)
-        assert response.status_code == 302, response.status_code
-        location = response["Location"]
-    p95 = percentile(times, 95)
-    return Result("ID search: POST (logged)", 0, statistics.median(times), p95, 0, 0), location
+    return results
+
+
+def search_location(world: World) -> str:
+    """The list an exact ID number search leads to (its POST logs the access and signs the person)."""
+    browser = Browser(world.users["officer-d0"])
+    browser.request("get", "/staff/queue/", {})
+    status, headers, _content = browser.request(
+        "post", "/staff/queue/find-person/", {"id_number": world.person.id_number, "purpose": "enquiry"}
+    )
+    assert status == 302, status
+    return str(headers["Location"])
 
 
 def plans(world: World) -> str:
@@ -544,54 +611,54 @@ def scenarios(world: World, requests: int) -> list[Result]:
     cursor = None
     for _ in range(10):
         cursor = queues.page(officer, queues.QUEUE, cursor=cursor).next_cursor
-    results = [
-        # The machine's pace, measured among the pages: Django's answer through the same middleware with one
-        # query and no page (docs/performance.md gives each page's multiple of it).
-        measure(FLOOR, officer, "/healthz", {}, requests),
-        measure("queue, officer, largest department (30%)", officer, "/staff/queue/", {}, requests),
-        measure("queue, officer, smallest department (1%)", u["officer-d9"], "/staff/queue/", {}, requests),
-        measure("queue, reviewer, smallest department", u["reviewer-d9"], "/staff/queue/", {}, requests),
-        measure("queue, intake (city-wide)", u["intake"], "/staff/queue/", {}, requests),
-        measure("queue, reconsideration office (city-wide)", u["recon"], "/staff/queue/", {}, requests),
-        measure(
-            "filtered: intake, overdue in one department (10%)",
-            u["intake"],
-            "/staff/queue/",
-            {"department": world.departments[3].pk, "overdue": "on"},
-            requests,
-        ),
-        measure(
-            "filtered: recon, overdue in the smallest department",
-            u["recon"],
-            "/staff/queue/",
-            {"department": world.departments[9].pk, "overdue": "on"},
-            requests,
-        ),
-        measure("filtered: officer, overdue only", officer, "/staff/queue/", {"overdue": "on"}, requests),
-        measure(
-            "filtered: officer, objections in state accepted",
-            officer,
-            "/staff/queue/",
-            {"state": "objection:accepted"},
-            requests,
-        ),
-        measure("officer, 11th page (cursor)", officer, "/staff/queue/", {"after": cursor}, requests),
-        measure("officer, oldest first", officer, "/staff/queue/", {"sort": "created"}, requests),
-        measure("search: case number", officer, "/staff/queue/", {"number": number}, requests),
-        measure("inbox, officer (40 claimed)", officer, "/staff/inbox/", {}, requests),
-        measure("team, head of the largest department", u["head-d0"], "/staff/team/", {}, requests),
-        measure("archive, officer", officer, "/staff/archive/", {}, requests),
-    ]
-    search, location = measure_search(world, requests)
-    results.append(search)
+    location = search_location(world)
     path, _sep, query = location.partition("?")
-    token = query.partition("=")[2]
     from urllib.parse import unquote
 
-    results.append(
-        measure("search: exact ID number, the list", officer, path, {"person": unquote(token)}, requests)
-    )
-    return results
+    token = unquote(query.partition("=")[2])
+    queue = "/staff/queue/"
+    pages = [
+        # The machine's pace, measured among the pages: Django's answer through the same middleware with one
+        # query and no page (docs/performance.md gives each page's multiple of it).
+        Page(FLOOR, officer, "/healthz", {}),
+        Page("queue, officer, largest department (30%)", officer, queue, {}),
+        Page("queue, officer, smallest department (1%)", u["officer-d9"], queue, {}),
+        Page("queue, reviewer, smallest department", u["reviewer-d9"], queue, {}),
+        Page("queue, intake (city-wide)", u["intake"], queue, {}),
+        Page("queue, reconsideration office (city-wide)", u["recon"], queue, {}),
+        Page(
+            "filtered: intake, overdue in one department (10%)",
+            u["intake"],
+            queue,
+            {"department": world.departments[3].pk, "overdue": "on"},
+        ),
+        Page(
+            "filtered: recon, overdue in the smallest department",
+            u["recon"],
+            queue,
+            {"department": world.departments[9].pk, "overdue": "on"},
+        ),
+        Page("filtered: officer, overdue only", officer, queue, {"overdue": "on"}),
+        Page(
+            "filtered: officer, objections in state accepted", officer, queue, {"state": "objection:accepted"}
+        ),
+        Page("officer, 11th page (cursor)", officer, queue, {"after": cursor}),
+        Page("officer, oldest first", officer, queue, {"sort": "created"}),
+        Page("search: case number", officer, queue, {"number": number}),
+        Page("inbox, officer (40 claimed)", officer, "/staff/inbox/", {}),
+        Page("team, head of the largest department", u["head-d0"], "/staff/team/", {}),
+        Page("archive, officer", officer, "/staff/archive/", {}),
+        Page(
+            "ID search: POST (logged)",
+            officer,
+            "/staff/queue/find-person/",
+            {"id_number": world.person.id_number, "purpose": "enquiry"},
+            method="post",
+            status=302,
+        ),
+        Page("search: exact ID number, the list", officer, path, {"person": token}),
+    ]
+    return measure_all(pages, requests)
 
 
 FLOOR = "floor: /healthz (SELECT 1, no session, no page)"
@@ -665,6 +732,8 @@ def main() -> int:
             "CELERY_BROKER_URL": f"filesystem://{var_dir}",  # deliveries are queued, not sent
             # Production's shared cache (docs/deploy.md): sessions read from Redis, written through.
             "CACHE_URL": CACHE_URL,
+            # Connections kept between requests, as docs/deploy.md sets production up.
+            "DB_CONN_MAX_AGE": "60",
             "DJANGO_SETTINGS_MODULE": "config.settings",
         }
     )
