@@ -24,9 +24,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
-from django.db.models import F, OuterRef, Subquery, Value
-from django.db.models.expressions import RawSQL
-from viewflow.workflow.fields import get_task_ref
+from viewflow.workflow.fields import get_flow_ref, get_task_ref
 from viewflow.workflow.models import Process, Task
 from viewflow.workflow.status import STATUS
 
@@ -131,31 +129,28 @@ def refresh_due(deadline_ids: Iterable[int]) -> None:
 
 
 # -- what the table copies, all of it ---------------------------------------------------------------------
-def _expected(case_model: type[models.Model], flow: Any) -> models.QuerySet[Task]:
-    """The rows the table should hold for one case flow, as a query in COLUMNS' order."""
-    case = case_model._default_manager.filter(pk=OuterRef("process__artifact_object_id")).order_by()
-    # The due date as refresh_due reads it (the ORM's version joins the timer's task again, and PostgreSQL
-    # then walked every deadline backwards for each task). Tests check it against the ORM's reading.
-    due_sql, due_params = _due_sql(f"{_q(Task._meta.db_table)}.{_q('id')}")
-    ct = ContentType.objects.get_for_model(case_model)
-    return (
-        Task.objects.filter(
-            flow_task_type="HUMAN",
-            status__in=OPEN,
-            process__flow_class=flow,
-            process__artifact_content_type=ct,
-        )
-        .order_by()
-        .annotate(
-            task_id=F("pk"),
-            case_type_id=Value(ct.pk, output_field=models.IntegerField()),
-            case_id=F("process__artifact_object_id"),
-            department_id=Subquery(case.values("department_id")),
-            person_id=Subquery(case.values("person_id")),
-            due_date=RawSQL(due_sql, due_params, output_field=models.DateField()),  # noqa: S611
-        )
-        .values_list(*COLUMNS)
+def _expected(case_model: type[models.Model], flow: Any) -> tuple[str, list[Any]]:
+    """The rows the table should hold for one case flow (SQL and its parameters), in COLUMNS' order: the
+    open human tasks of the flow's processes joined to their case, each with its timer's due date."""
+    due, due_params = _due_sql("t.id")
+    # Only table names from the models, fixed SQL and placeholders.
+    sql = (
+        "SELECT t.id AS task_id, t.flow_task, t.status, t.owner_id, t.created, "  # noqa: S608
+        f"%s AS case_type_id, c.id AS case_id, c.department_id, c.person_id, {due} AS due_date "
+        f"FROM {_q(Task._meta.db_table)} t JOIN {_q(Process._meta.db_table)} p ON p.id = t.process_id "
+        f"JOIN {_q(case_model._meta.db_table)} c ON c.id = p.artifact_object_id "
+        f"WHERE t.flow_task_type = %s AND t.status IN ({', '.join(['%s'] * len(OPEN))}) "
+        "AND p.flow_class = %s AND p.artifact_content_type_id = %s"
     )
+    case_type = ContentType.objects.get_for_model(case_model).pk
+    return sql, [
+        case_type,
+        *due_params,
+        "HUMAN",
+        *(status.value for status in OPEN),
+        get_flow_ref(flow),
+        case_type,
+    ]
 
 
 @dataclass
@@ -172,8 +167,8 @@ class Drift:
 def _expected_sql() -> tuple[str, list[Any]]:
     parts, params = [], []
     for i, (flow, case_model) in enumerate(_case_models().items()):
-        sql, found = _expected(case_model, flow).query.sql_with_params()
-        parts.append(f"SELECT * FROM ({sql}) AS e{i}")  # noqa: S608  (ORM-compiled, with placeholders)
+        sql, found = _expected(case_model, flow)
+        parts.append(f"SELECT * FROM ({sql}) AS e{i}")  # noqa: S608  (see _expected)
         params += list(found)
     return " UNION ALL ".join(parts), params
 
@@ -209,7 +204,7 @@ def sync_all() -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE task_id NOT IN ({sql})", params)  # noqa: S608
         for flow, case_model in _case_models().items():
-            sql, params = _expected(case_model, flow).query.sql_with_params()
+            sql, params = _expected(case_model, flow)
             updates = ", ".join(f"{column} = excluded.{column}" for column in COLUMNS[1:])
             # SQLite reads `ON CONFLICT` after a bare SELECT's FROM as a join: the SELECT is wrapped.
             cursor.execute(
