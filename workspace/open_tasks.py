@@ -194,22 +194,31 @@ def drift(limit: int = 100) -> Drift:
 
 @transaction.atomic
 def sync_all() -> int:
-    """Make the table what it copies: rows of tasks that are no longer open go, every open task's row is
-    written again. Idempotent; each statement locks only the rows it writes, so it runs beside live work.
-    Returns the number of rows written."""
+    """Make the table what it copies: rows of tasks that are no longer open go, missing rows are written and
+    wrong ones corrected. Idempotent; each statement locks only the rows it writes, so it runs beside live
+    work. Returns the number of rows written."""
     table = _q(OpenTask._meta.db_table)
-    open_tasks = Task.objects.filter(flow_task_type="HUMAN", status__in=OPEN).order_by().values("pk")
-    sql, params = open_tasks.query.sql_with_params()
     written = 0
+    # NOT EXISTS, not NOT IN: an anti-join, where NOT IN over a million ids no longer fits in memory and
+    # PostgreSQL then searches the list once per row.
+    marks = ", ".join(["%s"] * len(OPEN))
+    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    columns = COLUMNS[1:]
+    updates = ", ".join(f"{column} = excluded.{column}" for column in columns)
+    differs = " OR ".join(f"{table}.{column} {distinct} excluded.{column}" for column in columns)
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE task_id NOT IN ({sql})", params)  # noqa: S608
+        cursor.execute(
+            f"DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM {_q(Task._meta.db_table)} t "  # noqa: S608
+            f"WHERE t.id = {table}.task_id AND t.flow_task_type = %s AND t.status IN ({marks}))",
+            ["HUMAN", *(status.value for status in OPEN)],
+        )
         for flow, case_model in _case_models().items():
             sql, params = _expected(case_model, flow)
-            updates = ", ".join(f"{column} = excluded.{column}" for column in COLUMNS[1:])
-            # SQLite reads `ON CONFLICT` after a bare SELECT's FROM as a join: the SELECT is wrapped.
+            # SQLite reads `ON CONFLICT` after a bare SELECT's FROM as a join: the SELECT is wrapped. A row
+            # already right is left alone (no new row version).
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(COLUMNS)}) SELECT * FROM ({sql}) AS expected "  # noqa: S608
-                f"WHERE true ON CONFLICT (task_id) DO UPDATE SET {updates}",
+                f"WHERE true ON CONFLICT (task_id) DO UPDATE SET {updates} WHERE {differs}",
                 params,
             )
             written += cursor.rowcount
