@@ -68,7 +68,7 @@ bench: venv
 	$(BIN)/python bench/letters.py
 	$(BIN)/python bench/intake.py   # needs PostgreSQL, Redis and wrk on this machine
 	$(BIN)/python bench/deadlines.py   # needs PostgreSQL and Redis
-	$(BIN)/python bench/queue.py   # needs PostgreSQL
+	$(BIN)/python bench/queue.py   # needs PostgreSQL and Redis
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
