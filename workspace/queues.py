@@ -575,28 +575,49 @@ def _read_rows(keys: str, params: list[Any], sort: str, kinds: Iterable[Kind]) -
     with connection.cursor() as cursor:
         cursor.execute(sql, [*case_params, *case_params, *params])
         found = cursor.fetchall()
-    by_ref = _steps_by_ref()
-    rows = []
-    for task_id, ref, status, owner_id, owner, created, due, case_id, department, number, state in found:
-        step = by_ref.get(ref)
-        if step is None:  # a node no longer in the flow
-            continue
-        rows.append(
-            Row(
-                task_id=task_id,
-                step=step,
-                case_id=case_id,
-                number=number or "",
-                state=state or "",
-                department=department,
-                status=status,
-                owner_id=owner_id,
-                owner=owner or "",
-                created=_aware(created),
-                due_date=_date(due),
-            )
+    rows = [
+        _row(
+            task_id, ref, case_id, number, state, department, status, owner_id, owner, created, None, due, ""
         )
-    return rows
+        for task_id, ref, status, owner_id, owner, created, due, case_id, department, number, state in found
+    ]
+    return [row for row in rows if row is not None]
+
+
+def _row(
+    task_id: int,
+    ref: str,
+    case_id: int,
+    number: str | None,
+    state: str | None,
+    department: str | None,
+    status: str,
+    owner_id: int | None,
+    owner: str | None,
+    created: Any,
+    finished: Any,
+    due: Any,
+    deadline_status: str | None,
+) -> Row | None:
+    """A row from the columns raw SQL read (None for a task of a node no longer in its flow)."""
+    step = _steps_by_ref().get(ref)
+    if step is None:
+        return None
+    return Row(
+        task_id=task_id,
+        step=step,
+        case_id=case_id,
+        number=number or "",
+        state=state or "",
+        department=department or "",
+        status=status,
+        owner_id=owner_id,
+        owner=owner or "",
+        created=_aware(created),
+        finished=_aware(finished),
+        due_date=_date(due),
+        deadline_status=deadline_status or "",
+    )
 
 
 def _aware(value: Any) -> datetime | None:
@@ -722,8 +743,8 @@ def _archive_page(user: Any, filters: Filters, cursor: str | None, size: int) ->
             sql, [*case_params, *case_params, *case_params, *clock_params, *clock_params, *params]
         )
         found_rows = cursor_.fetchall()
-    by_ref = _steps_by_ref()
-    rows = []
+    name = user.get_username()
+    built: list[Row | None] = []
     for (
         task_id,
         ref,
@@ -737,26 +758,9 @@ def _archive_page(user: Any, filters: Filters, cursor: str | None, size: int) ->
         due,
         due_status,
     ) in found_rows:
-        step = by_ref.get(ref)
-        if step is None:
-            continue
-        rows.append(
-            Row(
-                task_id=task_id,
-                step=step,
-                case_id=case_id,
-                number=number_ or "",
-                state=state_ or "",
-                department=dept or "",
-                status=status,
-                owner_id=user.pk,
-                owner=user.get_username(),
-                created=_aware(created),
-                finished=_aware(finished),
-                due_date=_date(due),
-                deadline_status=due_status or "",
-            )
-        )
+        case = (case_id, number_, state_, dept)
+        built.append(_row(task_id, ref, *case, status, user.pk, name, created, finished, due, due_status))
+    rows = [row for row in built if row is not None]
     more = len(rows) > size
     rows = rows[:size]
     next_cursor = None
