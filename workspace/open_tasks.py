@@ -17,7 +17,6 @@ Statuses and due dates are copied, never decided here. `drift()` compares the ta
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +30,6 @@ from viewflow.workflow.status import STATUS
 from credit.models import Deadline
 
 from .models import OpenTask
-
-logger = logging.getLogger(__name__)
 
 OPEN = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
 COLUMNS = (
